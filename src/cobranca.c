@@ -1,0 +1,107 @@
+/*-------------------------------------------------------------------------
+ *
+ * cobranca.c
+ *	  Module entry point: module magic, GUCs and the worker's registration.
+ *	  Nothing else lives here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "cobranca.h"
+
+PG_MODULE_MAGIC;
+
+char	   *cobranca_database = NULL;
+int			cobranca_naptime = 60;
+int			cobranca_max_contacts_per_day = 1;
+char	   *cobranca_master_key_file = NULL;
+int			cobranca_job_run_retention = 30;
+
+void		_PG_init(void);
+
+static bool
+check_database(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("cobranca.database must name a database.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("Database names are at most %d bytes long.",
+							NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_master_key_file(char **newval, void **extra, GucSource source)
+{
+	/* empty means "a key file in the data directory, created on first use" */
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (!is_absolute_path(*newval))
+	{
+		GUC_check_errdetail("cobranca.master_key_file must be an absolute path.");
+		return false;
+	}
+	return true;
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("cobranca.database",
+							   "Database in which the cobranca background worker runs the collection cycle.",
+							   NULL,
+							   &cobranca_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   check_database, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.naptime",
+							"Seconds between two collection cycles of the background worker.",
+							NULL,
+							&cobranca_naptime,
+							60, 1, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.max_contacts_per_day",
+							"Most contacts one payer may receive in one day, all channels together.",
+							NULL,
+							&cobranca_max_contacts_per_day,
+							1, 1, 10,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cobranca.master_key_file",
+							   "File holding the master key that wraps the key encrypting payer documents.",
+							   "Empty means a file named cobranca_master.key in the data directory, created on first use.",
+							   &cobranca_master_key_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_master_key_file, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.job_run_retention",
+							"Days for which the history of job runs is kept.",
+							NULL,
+							&cobranca_job_run_retention,
+							30, 1, 3650,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("cobranca");
+}

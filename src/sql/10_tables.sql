@@ -1,0 +1,384 @@
+-- The public tables (SPEC §3b).  Column names are the contract with ERPs and
+-- BI tools: columns may be added, never renamed.
+--
+-- Every domain table carries creditor_id, the tenant key: row-level security
+-- filters on it and a distributed layout would shard on it.  Where the ERP
+-- may omit it, the bookkeeping triggers (15_bookkeeping.sql) fill it from
+-- the parent row and refuse a value that disagrees with the parent.
+
+CREATE TABLE cobranca.creditor (
+  id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name                  text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  document              text NOT NULL,
+  kind                  text NOT NULL
+    CHECK (cobranca.check_member('creditor.kind', kind, '{health_plan,clinic,hospital,lab}')),
+  ans_registry          text
+    CHECK (ans_registry ~ '^[0-9]{6}$'),
+  address               text,
+  city                  text,
+  uf                    text CHECK (cobranca.check_uf('creditor.uf', uf)),
+  pix_key               text CHECK (length(pix_key) BETWEEN 1 AND 77),
+  fine_pct              numeric(5,2) NOT NULL DEFAULT 2.00
+    CHECK (fine_pct >= 0 AND fine_pct <= 2),
+  interest_month_pct    numeric(5,2) NOT NULL DEFAULT 1.00
+    CHECK (interest_month_pct >= 0 AND interest_month_pct <= 1),
+  timezone              text NOT NULL DEFAULT 'America/Sao_Paulo'
+    CHECK (cobranca.check_timezone('creditor.timezone', timezone)),
+  service_phone         text,
+  service_email         text,
+  service_site          text,
+  notice_day            integer NOT NULL DEFAULT 35 CHECK (notice_day BETWEEN 1 AND 50),
+  carnival_holiday      boolean NOT NULL DEFAULT false,
+  claims_break_even_pct numeric(5,2) NOT NULL DEFAULT 70.00
+    CHECK (claims_break_even_pct > 0 AND claims_break_even_pct <= 100),
+  created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT creditor_document_valid CHECK (cobranca.cnpj_valid(document)),
+  CONSTRAINT creditor_ans_registry_required
+    CHECK (kind <> 'health_plan' OR ans_registry IS NOT NULL),
+  CONSTRAINT creditor_document_key UNIQUE (document)
+);
+COMMENT ON TABLE cobranca.creditor IS
+  'Who is owed: a health-plan operator, clinic, hospital or lab; the tenant of every other row';
+COMMENT ON COLUMN cobranca.creditor.document IS 'CNPJ, normalized (no punctuation); printed on every collection text (CDC art. 42-A)';
+COMMENT ON COLUMN cobranca.creditor.ans_registry IS 'ANS operator registry, 6 digits; required for health_plan';
+COMMENT ON COLUMN cobranca.creditor.fine_pct IS 'late fine in percent of the overdue amount, at most 2 (CDC art. 52 §1º)';
+COMMENT ON COLUMN cobranca.creditor.interest_month_pct IS 'late interest in percent a month, pro rata die, at most 1';
+COMMENT ON COLUMN cobranca.creditor.timezone IS 'time zone of the creditor''s own dates (notices, protocols)';
+COMMENT ON COLUMN cobranca.creditor.notice_day IS 'day of default on which the RN 593 notice is drafted (≤ 50)';
+COMMENT ON COLUMN cobranca.creditor.carnival_holiday IS 'whether Carnival Monday and Tuesday are non-business days';
+COMMENT ON COLUMN cobranca.creditor.claims_break_even_pct IS 'claims ratio above which a contract is flagged';
+
+CREATE TABLE cobranca.portfolio (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
+  name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT portfolio_name_key UNIQUE (creditor_id, name)
+);
+COMMENT ON TABLE cobranca.portfolio IS
+  'A creditor''s set of payers worked by one team; the unit of assignment and of KPIs';
+
+CREATE TABLE cobranca.assignment (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
+  login        name NOT NULL,
+  portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio ON DELETE CASCADE,
+  created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT assignment_key UNIQUE (login, portfolio_id)
+);
+CREATE INDEX assignment_portfolio_idx ON cobranca.assignment (portfolio_id);
+COMMENT ON TABLE cobranca.assignment IS
+  'Which portfolios a login works (analysts, supervisors, legal); creditor_id is taken from the portfolio';
+
+CREATE TABLE cobranca.payer (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id     bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id    bigint NOT NULL REFERENCES cobranca.portfolio,
+  external_id     text CHECK (length(external_id) BETWEEN 1 AND 100),
+  kind            text NOT NULL DEFAULT 'person'
+    CHECK (cobranca.check_member('payer.kind', kind, '{person,company}')),
+  document        text NOT NULL,
+  document_cipher bytea,
+  document_digest bytea,
+  name            text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  email           text CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+  phone           text CHECK (phone ~ '^\+?[0-9]{10,15}$'),
+  whatsapp        text CHECK (whatsapp ~ '^\+?[0-9]{10,15}$'),
+  address         text,
+  uf              text NOT NULL DEFAULT 'SP' CHECK (cobranca.check_uf('payer.uf', uf)),
+  timezone        text NOT NULL DEFAULT 'America/Sao_Paulo'
+    CHECK (cobranca.check_timezone('payer.timezone', timezone)),
+  opt_out         text[] NOT NULL DEFAULT '{}'
+    CHECK (cobranca.check_channels('payer.opt_out', opt_out)),
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT payer_external_key UNIQUE (creditor_id, external_id)
+);
+CREATE INDEX payer_portfolio_idx ON cobranca.payer (portfolio_id);
+CREATE INDEX payer_digest_idx ON cobranca.payer (creditor_id, document_digest);
+COMMENT ON TABLE cobranca.payer IS
+  'Who owes: a beneficiary holder, a patient or a company; the unit of contact';
+COMMENT ON COLUMN cobranca.payer.document IS
+  'CPF (person) or CNPJ (company): written in clear by the ERP, punctuation optional; stored masked (***.456.789-**), the clear value only encrypted in document_cipher';
+COMMENT ON COLUMN cobranca.payer.document_cipher IS 'the normalized document, AES-256-GCM encrypted (see doc/security.md)';
+COMMENT ON COLUMN cobranca.payer.document_digest IS 'keyed digest (HMAC-SHA-256) of the normalized document, for cobranca.find_payer';
+COMMENT ON COLUMN cobranca.payer.uf IS 'state of residence: decides contact hours and state holidays';
+COMMENT ON COLUMN cobranca.payer.timezone IS 'the payer''s time zone: business-rule dates and contact hours are local to it';
+COMMENT ON COLUMN cobranca.payer.opt_out IS 'channels the payer refused (LGPD art. 18): never used for contacts';
+
+CREATE TABLE cobranca.contract (
+  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id       bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id      bigint NOT NULL REFERENCES cobranca.portfolio,
+  payer_id          bigint NOT NULL REFERENCES cobranca.payer,
+  external_id       text CHECK (length(external_id) BETWEEN 1 AND 100),
+  number            text NOT NULL CHECK (length(number) BETWEEN 1 AND 60),
+  plan_name         text NOT NULL CHECK (length(plan_name) BETWEEN 1 AND 200),
+  plan_ans_registry text CHECK (plan_ans_registry ~ '^[0-9]{6,9}$'),
+  plan_type         text NOT NULL
+    CHECK (cobranca.check_member('contract.plan_type', plan_type,
+           '{individual,family,collective_membership,collective_business}')),
+  paid_by_person    boolean,
+  starts_on         date NOT NULL,
+  status            text NOT NULL DEFAULT 'active'
+    CHECK (cobranca.check_member('contract.status', status, '{active,suspended,cancelled}')),
+  status_reason     text
+    CHECK (cobranca.check_member('contract.status_reason', status_reason, '{default,fraud,request,other}')),
+  status_changed_at timestamptz,
+  created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT contract_external_key UNIQUE (creditor_id, external_id),
+  CONSTRAINT contract_reason_required CHECK (status = 'active' OR status_reason IS NOT NULL)
+);
+CREATE INDEX contract_payer_idx ON cobranca.contract (payer_id);
+COMMENT ON TABLE cobranca.contract IS
+  'A health-plan contract (or a clinic''s service contract); status changes for default pass the RN 593 guard';
+COMMENT ON COLUMN cobranca.contract.paid_by_person IS
+  'a natural person pays the operator directly (RN 593 applies); defaults to true for individual and family plans, false otherwise';
+COMMENT ON COLUMN cobranca.contract.status_reason IS 'why the contract is suspended or cancelled: default, fraud, request, other';
+
+CREATE TABLE cobranca.hospitalization (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id   bigint NOT NULL REFERENCES cobranca.creditor,
+  contract_id   bigint NOT NULL REFERENCES cobranca.contract,
+  external_id   text CHECK (length(external_id) BETWEEN 1 AND 100),
+  admitted_on   date NOT NULL,
+  discharged_on date,
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT hospitalization_external_key UNIQUE (creditor_id, external_id),
+  CONSTRAINT hospitalization_dates
+    CHECK (cobranca.check_not_before('hospitalization.discharged_on', discharged_on,
+                                     'hospitalization.admitted_on', admitted_on))
+);
+CREATE INDEX hospitalization_open_idx ON cobranca.hospitalization (contract_id)
+  WHERE discharged_on IS NULL;
+COMMENT ON TABLE cobranca.hospitalization IS
+  'Hospital stays of a contract''s holder: no cancellation while one is open (Lei 9.656 art. 13 par. único III). Health data: never shown to analysts, never used for scoring';
+
+CREATE TABLE cobranca.invoice (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id     bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id    bigint NOT NULL REFERENCES cobranca.portfolio,
+  payer_id        bigint NOT NULL REFERENCES cobranca.payer,
+  contract_id     bigint REFERENCES cobranca.contract,
+  external_id     text CHECK (length(external_id) BETWEEN 1 AND 100),
+  kind            text NOT NULL
+    CHECK (cobranca.check_member('invoice.kind', kind, '{premium,copay,private,disallowance,installment}')),
+  competence      date,
+  issued_on       date NOT NULL DEFAULT CURRENT_DATE,
+  due_on          date NOT NULL,
+  amount          numeric(14,2) NOT NULL CHECK (cobranca.check_positive('invoice.amount', amount)),
+  paid_total      numeric(14,2) NOT NULL DEFAULT 0,
+  balance         numeric(14,2) NOT NULL DEFAULT 0,
+  credit          numeric(14,2) NOT NULL DEFAULT 0,
+  status          text NOT NULL DEFAULT 'open'
+    CHECK (cobranca.check_member('invoice.status', status,
+           '{open,paid,disputed,in_agreement,cancelled,written_off}')),
+  open_disputes   integer NOT NULL DEFAULT 0,
+  agreement_id    bigint,
+  last_payment_on date,
+  paid_on         date,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT invoice_external_key UNIQUE (creditor_id, external_id),
+  CONSTRAINT invoice_due_after_issue
+    CHECK (cobranca.check_not_before('invoice.due_on', due_on, 'invoice.issued_on', issued_on)),
+  CONSTRAINT invoice_competence_first_day
+    CHECK (competence = date_trunc('month', competence)::date),
+  CONSTRAINT invoice_premium_needs_contract
+    CHECK (kind <> 'premium' OR (contract_id IS NOT NULL AND competence IS NOT NULL)),
+  CONSTRAINT invoice_bookkeeping
+    CHECK (paid_total >= 0 AND balance >= 0 AND credit >= 0 AND open_disputes >= 0)
+);
+CREATE INDEX invoice_payer_idx ON cobranca.invoice (payer_id);
+CREATE INDEX invoice_contract_idx ON cobranca.invoice (contract_id, due_on) WHERE contract_id IS NOT NULL;
+CREATE INDEX invoice_open_due_idx ON cobranca.invoice (due_on)
+  WHERE status IN ('open', 'disputed', 'in_agreement');
+CREATE INDEX invoice_portfolio_idx ON cobranca.invoice (portfolio_id, status);
+COMMENT ON TABLE cobranca.invoice IS
+  'A bill (título): premium, copay, private bill, disallowance charged to the payer, or agreement installment';
+COMMENT ON COLUMN cobranca.invoice.competence IS 'first day of the billed month (required for premiums)';
+COMMENT ON COLUMN cobranca.invoice.amount IS 'amount billed, BRL, > 0';
+COMMENT ON COLUMN cobranca.invoice.paid_total IS 'sum of the payments recorded against it (maintained)';
+COMMENT ON COLUMN cobranca.invoice.balance IS 'amount − payments, never below zero (maintained)';
+COMMENT ON COLUMN cobranca.invoice.credit IS 'payments beyond the amount: an overpayment owed back or to be applied (maintained)';
+COMMENT ON COLUMN cobranca.invoice.status IS
+  'open, paid (balance 0), disputed (a dispute is open), in_agreement (covered by an active agreement), cancelled, written_off; maintained except for the final cancelled and written_off, which staff or the ERP set';
+COMMENT ON COLUMN cobranca.invoice.open_disputes IS 'number of unanswered disputes (maintained)';
+COMMENT ON COLUMN cobranca.invoice.agreement_id IS 'the active agreement covering it, if any';
+COMMENT ON COLUMN cobranca.invoice.last_payment_on IS 'date of the latest payment, in the payer''s time zone (maintained)';
+COMMENT ON COLUMN cobranca.invoice.paid_on IS 'date on which it was settled, in the payer''s time zone (maintained)';
+
+CREATE TABLE cobranca.payment (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
+  invoice_id  bigint NOT NULL REFERENCES cobranca.invoice,
+  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
+  paid_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  amount      numeric(14,2) NOT NULL CHECK (cobranca.check_positive('payment.amount', amount)),
+  method      text NOT NULL
+    CHECK (cobranca.check_member('payment.method', method, '{pix,boleto,card,cash,transfer}')),
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT payment_external_key UNIQUE (creditor_id, external_id)
+);
+CREATE INDEX payment_invoice_idx ON cobranca.payment (invoice_id);
+CREATE INDEX payment_paid_at_idx ON cobranca.payment USING brin (paid_at);
+COMMENT ON TABLE cobranca.payment IS
+  'Money received against an invoice; keeps the invoice''s balance and status right in the same transaction';
+
+CREATE TABLE cobranca.dispute (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
+  invoice_id  bigint NOT NULL REFERENCES cobranca.invoice,
+  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
+  opened_on   date NOT NULL DEFAULT CURRENT_DATE,
+  reason      text NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
+  answered_on date,
+  outcome     text CHECK (cobranca.check_member('dispute.outcome', outcome, '{upheld,rejected}')),
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT dispute_external_key UNIQUE (creditor_id, external_id),
+  CONSTRAINT dispute_dates
+    CHECK (cobranca.check_not_before('dispute.answered_on', answered_on, 'dispute.opened_on', opened_on)),
+  CONSTRAINT dispute_answer_complete CHECK ((answered_on IS NULL) = (outcome IS NULL))
+);
+CREATE INDEX dispute_invoice_idx ON cobranca.dispute (invoice_id);
+COMMENT ON TABLE cobranca.dispute IS
+  'A contestation (glosa, contestação) of an invoice: while unanswered the invoice is disputed, never contacted nor noticed';
+COMMENT ON COLUMN cobranca.dispute.outcome IS
+  'upheld (the payer was right: the ERP corrects or cancels the invoice) or rejected (the debt stands)';
+
+CREATE TABLE cobranca.claim (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
+  contract_id bigint NOT NULL REFERENCES cobranca.contract,
+  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
+  occurred_on date NOT NULL,
+  amount      numeric(14,2) NOT NULL CHECK (cobranca.check_positive('claim.amount', amount)),
+  category    text CHECK (length(category) BETWEEN 1 AND 60),
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT claim_external_key UNIQUE (creditor_id, external_id)
+);
+CREATE INDEX claim_contract_idx ON cobranca.claim (contract_id, occurred_on);
+COMMENT ON TABLE cobranca.claim IS
+  'Cost of care paid by the operator under a contract (sinistro), for the claims ratio only. Health data: never shown to analysts, never used for scoring';
+COMMENT ON COLUMN cobranca.claim.category IS 'broad cost category (consultation, exam, therapy, hospital, other); never a diagnosis or procedure';
+
+CREATE TABLE cobranca.cadence_rule (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id   bigint REFERENCES cobranca.creditor,
+  name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  offset_days   integer NOT NULL CHECK (offset_days BETWEEN -60 AND 1825),
+  channel       text NOT NULL
+    CHECK (cobranca.check_member('cadence_rule.channel', channel, '{email,sms,whatsapp,phone,letter}')),
+  invoice_kinds text[] NOT NULL DEFAULT '{premium,copay,private,disallowance,installment}'
+    CHECK (invoice_kinds <@ '{premium,copay,private,disallowance,installment}'::text[]
+           AND cardinality(invoice_kinds) > 0),
+  min_probability float8 CHECK (min_probability BETWEEN 0 AND 1),
+  max_probability float8 CHECK (max_probability BETWEEN 0 AND 1),
+  template      text,
+  active        boolean NOT NULL DEFAULT true,
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX cadence_rule_creditor_idx ON cobranca.cadence_rule (creditor_id) WHERE active;
+COMMENT ON TABLE cobranca.cadence_rule IS
+  'A step of the contact cadence (régua): offset in days from the due date, channel, invoice kinds; creditor_id null applies to every creditor';
+COMMENT ON COLUMN cobranca.cadence_rule.offset_days IS 'days from the due date: negative is a reminder before it';
+COMMENT ON COLUMN cobranca.cadence_rule.min_probability IS 'optional score band: the rule applies only at or above this payment probability';
+COMMENT ON COLUMN cobranca.cadence_rule.max_probability IS 'optional score band: the rule applies only at or below this payment probability';
+
+CREATE TABLE cobranca.contact (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
+  payer_id     bigint NOT NULL REFERENCES cobranca.payer,
+  invoice_ids  bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  rule_id      bigint REFERENCES cobranca.cadence_rule,
+  channel      text NOT NULL
+    CHECK (cobranca.check_member('contact.channel', channel, '{email,sms,whatsapp,phone,letter}')),
+  contact_on   date NOT NULL,
+  scheduled_at timestamptz NOT NULL,
+  status       text NOT NULL DEFAULT 'scheduled'
+    CHECK (cobranca.check_member('contact.status', status,
+           '{scheduled,sent,delivered,read,replied,failed,cancelled,done}')),
+  outcome      text CHECK (length(outcome) <= 200),
+  protocol     text CHECK (protocol ~ '^[0-9]{20}$'),
+  attempt      integer NOT NULL DEFAULT 1 CHECK (attempt BETWEEN 1 AND 5),
+  notes        text CHECK (length(notes) <= 4000),
+  created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT contact_one_per_channel_day UNIQUE (payer_id, channel, contact_on)
+);
+CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at) WHERE status = 'scheduled';
+CREATE INDEX contact_invoices_idx ON cobranca.contact USING gin (invoice_ids);
+COMMENT ON TABLE cobranca.contact IS
+  'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
+COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';
+COMMENT ON COLUMN cobranca.contact.protocol IS 'ANS protocol number of a human contact (RN 395/2016): registry(6) + yyyymmdd + sequence(6)';
+
+CREATE TABLE cobranca.default_notice (
+  id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  creditor_id          bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id         bigint NOT NULL REFERENCES cobranca.portfolio,
+  contract_id          bigint NOT NULL REFERENCES cobranca.contract,
+  invoice_ids          bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  amount_due           numeric(14,2) NOT NULL CHECK (cobranca.check_positive('default_notice.amount_due', amount_due)),
+  default_since        date NOT NULL,
+  status               text NOT NULL DEFAULT 'draft'
+    CHECK (cobranca.check_member('default_notice.status', status,
+           '{draft,sent,confirmed,unreachable,cured,expired,void}')),
+  body                 text NOT NULL,
+  deadline_on          date,
+  created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX default_notice_contract_idx ON cobranca.default_notice (contract_id);
+COMMENT ON TABLE cobranca.default_notice IS
+  'An ANS RN 593/2023 default notice: drafted by the jobs, confirmed with proof of receipt; its deadline gates cancellation for default';
+COMMENT ON COLUMN cobranca.default_notice.default_since IS 'due date of the oldest unpaid premium: day 1 of the default';
+COMMENT ON COLUMN cobranca.default_notice.deadline_on IS 'last day of the 10-day term: computed by trigger from the confirmation, never written by hand';
+
+-- The job runner's registry: each periodic job is one row, so that a new
+-- capability plugs into run_jobs() and the background worker by inserting
+-- its row.  A job function takes the cycle's instant and returns how many
+-- rows it touched.
+CREATE TABLE cobranca.job (
+  name        text PRIMARY KEY CHECK (name ~ '^[a-z_]+$'),
+  position    integer NOT NULL UNIQUE,
+  function    regprocedure NOT NULL,
+  description text NOT NULL,
+  enabled     boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE cobranca.job IS
+  'Periodic jobs run in position order by cobranca.run_jobs() and the background worker; function(as_of timestamptz) returns bigint';
+
+-- pg_dump keeps the rows of extension tables only when told to.
+SELECT pg_catalog.pg_extension_config_dump('cobranca.creditor', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.portfolio', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.assignment', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.payer', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contract', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.hospitalization', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.invoice', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.payment', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.dispute', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.claim', '');
+-- rules shipped with the extension have creditor_id null and are recreated by
+-- CREATE EXTENSION; only the creditors' own rules are dumped
+SELECT pg_catalog.pg_extension_config_dump('cobranca.cadence_rule', 'WHERE creditor_id IS NOT NULL');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contact', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.default_notice', '');
+
+-- Identity sequences are dumped with their tables, so that ids handed out
+-- after a restore do not collide with restored rows.
+SELECT pg_catalog.pg_extension_config_dump('cobranca.creditor_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.portfolio_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.assignment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.payer_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contract_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.hospitalization_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.invoice_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.payment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.dispute_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.claim_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.cadence_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contact_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.default_notice_id_seq', '');
