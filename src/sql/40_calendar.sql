@@ -10,6 +10,7 @@ CREATE TABLE cobranca.holiday (
   easter_offset smallint CHECK (easter_offset BETWEEN -100 AND 100),
   name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
   law           text,
+  shipped       boolean NOT NULL DEFAULT false,
   CONSTRAINT holiday_date_or_easter
     CHECK ((month IS NOT NULL AND day IS NOT NULL AND easter_offset IS NULL)
         OR (month IS NULL AND day IS NULL AND easter_offset IS NOT NULL)),
@@ -24,8 +25,9 @@ COMMENT ON COLUMN cobranca.holiday.month IS 'month of a fixed-date holiday (with
 COMMENT ON COLUMN cobranca.holiday.day IS 'day of the month of a fixed-date holiday';
 COMMENT ON COLUMN cobranca.holiday.easter_offset IS 'days from Easter Sunday of a moving holiday (instead of month and day)';
 COMMENT ON COLUMN cobranca.holiday.law IS 'the state law that makes it a holiday';
+COMMENT ON COLUMN cobranca.holiday.shipped IS 'a row shipped with the extension (recreated by CREATE EXTENSION, so not dumped)';
 
-INSERT INTO cobranca.holiday (uf, month, day, name, law) VALUES
+INSERT INTO cobranca.holiday (uf, month, day, name, law, shipped) SELECT *, true FROM (VALUES
   ('SP', 7, 9, 'Revolução Constitucionalista de 1932', 'Lei estadual 9.497/1997'),
   ('RJ', 4, 23, 'Dia de São Jorge', 'Lei estadual 5.198/2008'),
   ('RJ', 11, 20, 'Dia de Zumbi dos Palmares', 'Lei estadual 4.007/2002'),
@@ -48,9 +50,9 @@ INSERT INTO cobranca.holiday (uf, month, day, name, law) VALUES
   ('RN', 10, 3, 'Mártires de Cunhaú e Uruaçu', NULL),
   ('SE', 7, 8, 'Emancipação Política de Sergipe', NULL),
   ('TO', 10, 5, 'Criação do Estado do Tocantins', NULL),
-  ('DF', 11, 30, 'Dia do Evangélico', NULL);
-INSERT INTO cobranca.holiday (uf, easter_offset, name, law) VALUES
-  ('ES', 8, 'Nossa Senhora da Penha', NULL);
+  ('DF', 11, 30, 'Dia do Evangélico', NULL)) AS v;
+INSERT INTO cobranca.holiday (uf, easter_offset, name, law, shipped) VALUES
+  ('ES', 8, 'Nossa Senhora da Penha', NULL, true);
 
 -- Contact windows.  Rows with creditor_id null are the law; a creditor's own
 -- rows can only narrow them (checked on write, and the calendar intersects
@@ -231,3 +233,10 @@ CREATE FUNCTION cobranca.next_contact_slot(ts timestamptz, channel text, tz text
   LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cobranca.next_contact_slot(timestamptz, text, text, text, bigint) IS
   'next_contact_slot narrowed by the creditor''s own contact windows and its Carnival option';
+
+-- Rows shipped with the extension are recreated by CREATE EXTENSION; only
+-- the ones added later are dumped.
+SELECT pg_catalog.pg_extension_config_dump('cobranca.holiday', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.holiday_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contact_window', 'WHERE creditor_id IS NOT NULL');
+SELECT pg_catalog.pg_extension_config_dump('cobranca.contact_window_id_seq', '');
