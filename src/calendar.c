@@ -471,7 +471,7 @@ LookupZone(const char *tzname)
 
 	if (last_tz != NULL && strcmp(tzname, last_name) == 0)
 		return last_tz;
-	CobrancaCheckTimezone("time zone", tzname);
+	CobrancaCheckTimezone("tz", tzname);
 	tz = pg_tzset(tzname);
 	if (tz == NULL)				/* cannot happen after the check */
 		elog(ERROR, "time zone \"%s\" not loaded", tzname);
