@@ -15,7 +15,7 @@ CREATE FUNCTION cobranca.render_template(template text, vars jsonb) RETURNS text
   AS 'MODULE_PATHNAME', 'cobranca_render_template'
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION cobranca.render_template(text, jsonb) IS
-  'substitutes {{placeholders}} from vars (a line of placeholders that all came out empty is dropped); refuses templates that check_template refuses';
+  'substitutes {{placeholders}} from vars (a line whose placeholders all came out empty is dropped); refuses templates that check_template refuses';
 
 ALTER TABLE cobranca.cadence_rule
   ADD CONSTRAINT cadence_rule_template_allowed

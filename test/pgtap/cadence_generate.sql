@@ -154,7 +154,7 @@ SELECT throws_ok($$ INSERT INTO cobranca.cadence_rule (name, offset_days, channe
 SELECT lives_ok($$ INSERT INTO cobranca.cadence_rule (name, offset_days, channel, template, active)
                    VALUES ('ok', 5, 'sms', 'Olá {{nome}}: {{total}} em aberto. {{credor}} CNPJ {{credor_cnpj}}', false) $$,
                 'a plain template is accepted');
-SELECT is(cobranca.render_template(E'Olá {{nome}}.\n{{pix}}\nFim', '{"nome": "Ana"}'), E'Olá Ana.\nFim',
+SELECT is(cobranca.render_template(E'Olá {{nome}}.\nPIX: {{pix}}\nFim', '{"nome": "Ana"}'), E'Olá Ana.\nFim',
           'a line whose placeholders are all empty is left out');
 
 SELECT is((SELECT position::int FROM cobranca.job WHERE name = 'generate_contacts'), 30,
