@@ -96,3 +96,7 @@ SELECT cobranca.next_contact_slot(now(), 'sms', 'America/Sao_Paulo', 'XX');
 SELECT cobranca.easter(1200);
 \set VERBOSITY terse
 INSERT INTO cobranca.holiday (uf, month, day, name) VALUES ('SP', 2, 30, 'Trinta de fevereiro');
+\set VERBOSITY default
+SELECT cobranca.business_day('2026-03-10', 'XY');
+SELECT cobranca.cadence_day('2026-03-10', -1, 'pigeon', 'SP');
+SELECT cobranca.contact_day(NULL, 'sms', 'SP') IS NULL AS null_day_gives_null;
