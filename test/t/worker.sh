@@ -7,6 +7,7 @@
 #    cobranca.job_run; a job that raises is logged while the others run
 #  - kill -9 in the middle of a cycle: the postmaster restarts the worker,
 #    and an idempotent test job neither repeats nor loses work
+#  - a cancelled cycle is rolled back and logged, and the worker lives on
 #  - SIGTERM ends it promptly, even in the middle of a job
 #  - SIGHUP: a new cobranca.naptime spaces the cycles; a new
 #    cobranca.database makes it reconnect there, where it waits without
@@ -15,7 +16,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..19"
+echo "1..21"
 n=0 failed=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -42,6 +43,7 @@ cleanup() {
 	for d in "$standby" "$primary"; do
 		[ -f "$d/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
 	done
+	[ -n "${WORKER_TEST_LOG:-}" ] && cp "$tmp/primary.log" "$WORKER_TEST_LOG"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -158,8 +160,21 @@ else
 	skip "no sample data"
 fi
 
-# ---- SIGTERM in the middle of a job ends the worker promptly
+# ---- a cancelled cycle is rolled back and logged; the worker lives on
 q -c "UPDATE wt.conf SET secs = 120"
+if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
+	wpid=$(worker_pid)
+	q -c "SELECT pg_cancel_backend($wpid)" >/dev/null
+	check "pg_cancel_backend: the cycle is logged as failed (57014) by the same worker" \
+		poll 15 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE job = 'run_jobs' AND sqlstate = '57014' AND pid = $wpid)"
+	check "and the worker carries on with its next cycle" \
+		poll 15 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $wpid AND wait_event = 'PgSleep')"
+else
+	check "pg_cancel_backend: the cycle is logged as failed (it never reached the sleeping job)" false
+	check "and the worker carries on with its next cycle" false
+fi
+
+# ---- SIGTERM in the middle of a job ends the worker promptly
 if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
 	wpid=$(worker_pid)
 	q -c "SELECT pg_terminate_backend($wpid)" >/dev/null
@@ -215,5 +230,5 @@ start=$SECONDS
 as_pg "$bindir/pg_ctl" -D "$primary" -m fast -w -t 60 stop >/dev/null
 check "pg_ctl stop -m fast returns within 15 s" test $((SECONDS - start)) -le 15
 
-[ "$n" -eq 19 ] || echo "# planned 19, ran $n"
+[ "$n" -eq 21 ] || echo "# planned 21, ran $n"
 [ "$failed" -eq 0 ] || show_log
