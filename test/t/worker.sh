@@ -5,6 +5,7 @@
 #
 #  - the worker shows in pg_stat_activity and runs cycles that land in
 #    cobranca.job_run; a job that raises is logged while the others run
+#  - while another session holds the cycle lock, it skips its cycles
 #  - kill -9 in the middle of a cycle: the postmaster restarts the worker,
 #    and an idempotent test job neither repeats nor loses work
 #  - a cancelled cycle is rolled back and logged, and the worker lives on
@@ -16,7 +17,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..21"
+echo "1..24"
 n=0 failed=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -129,6 +130,25 @@ check "the worker survived the failing job (same process, more cycles)" \
 	         FROM cobranca.job_run WHERE job = 'wt_boom'"
 check "the idempotent job did its work once" \
 	poll 30 "SELECT count(*) = 5 AND count(DISTINCT item_id) = 5 FROM wt.done"
+# ---- a session holding the cycle lock: the worker skips, then resumes
+q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+holder=$!
+if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1668244082 AND objid = 1
+            AND granted AND pid <> (SELECT pid FROM pg_stat_activity WHERE backend_type = 'cobranca worker'))"; then
+	held_at=$(q -c "SELECT pg_catalog.clock_timestamp()")
+	wait "$holder"
+	check "while another session holds the cycle lock the worker starts no cycle" \
+		poll 1 "SELECT NOT EXISTS (SELECT 1 FROM cobranca.job_run
+		        WHERE started_at BETWEEN '$held_at' AND '$held_at'::timestamptz + interval '3 s')"
+	check "and it says so in the server log" grep -q "another session is running a collection cycle; cycle skipped" "$tmp/primary.log"
+	check "once the lock is released, cycles resume" \
+		poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE started_at > '$held_at'::timestamptz + interval '3 s')"
+else
+	wait "$holder"
+	check "while another session holds the cycle lock the worker starts no cycle (the lock was never taken)" false
+	check "and it says so in the server log" false
+	check "once the lock is released, cycles resume" false
+fi
 if [ "$sample" = yes ]; then
 	check "on sample data the cycle creates contacts" \
 		poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.contact)"
@@ -230,5 +250,5 @@ start=$SECONDS
 as_pg "$bindir/pg_ctl" -D "$primary" -m fast -w -t 60 stop >/dev/null
 check "pg_ctl stop -m fast returns within 15 s" test $((SECONDS - start)) -le 15
 
-[ "$n" -eq 21 ] || echo "# planned 21, ran $n"
+[ "$n" -eq 24 ] || echo "# planned 24, ran $n"
 [ "$failed" -eq 0 ] || show_log
