@@ -2,7 +2,7 @@
 -- all due invoices, lawful slots, opt-out, disputes, payments, the daily cap
 -- per payer and the daily capacity per channel.
 BEGIN;
-SELECT plan(37);
+SELECT plan(41);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, address, city, uf, service_phone)
@@ -129,6 +129,16 @@ SELECT is(cobranca.generate_contacts('2026-03-09 06:00-03'), 2, 'D+10 calls are 
 SELECT results_eq($$ SELECT payer FROM c WHERE channel = 'phone' ORDER BY payer $$,
                   $$ VALUES ('P10'::text), ('P9') $$, 'the two payers owing most are called');
 SELECT is(cobranca.generate_contacts('2026-03-09 07:00-03'), 0, 'and the capacity holds on a second run');
+SELECT is(cobranca.generate_contacts('2026-03-10 06:00-03'), 1, 'the payer left out is called the next day');
+SELECT results_eq($$ SELECT payer, contact_on FROM c WHERE channel = 'phone' ORDER BY contact_on, payer $$,
+                  $$ VALUES ('P10'::text, date '2026-03-09'), ('P9', '2026-03-09'), ('P8', '2026-03-10') $$,
+                  'each payer once: a step on or after the due date catches up on the following days');
+
+-- an invoice the ERP sends late still gets its overdue step, once
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+SELECT id, 'P7-LATE', 'private', '2026-02-20', '2026-03-06', 45.00 FROM cobranca.payer WHERE external_id = 'P7';
+SELECT is(cobranca.generate_contacts('2026-03-13 06:00-03'), 1, 'a late invoice gets its D+3 WhatsApp four days late');
+SELECT is(cobranca.generate_contacts('2026-03-16 06:00-03'), 0, 'and not again on the following days');
 
 -- templates: health data and threats are refused
 SELECT throws_ok($$ INSERT INTO cobranca.cadence_rule (name, offset_days, channel, template)
