@@ -11,7 +11,8 @@
  *	 - takes every open invoice with a balance that a cadence step makes
  *	   due on the payer's local day (a creditor's own rules replace the
  *	   shipped ones), or made due in the last CADENCE_CATCH_UP_DAYS days
- *	   without a contact since, skipping opted-out channels and payers
+ *	   without a contact since (a reminder only on its day, and only while
+ *	   that day's window is open), skipping opted-out channels and payers
  *	   without that channel's address;
  *	 - folds them into one candidate per payer, channel and day covering all
  *	   the payer's due invoices, scheduled at the next lawful slot;
@@ -87,6 +88,9 @@ static const char *const generate_sql =
 "     AND CASE WHEN r.offset_days < 0"
 "         THEN cobranca.cadence_day(i.due_on, r.offset_days, r.channel, p.uf, i.creditor_id)"
 "              = ($1 AT TIME ZONE p.timezone)::date"
+/* a reminder whose window has closed for the day would arrive too late */
+"              AND (cobranca.next_contact_slot($1, r.channel, p.timezone, p.uf, i.creditor_id)"
+"                   AT TIME ZONE p.timezone)::date = ($1 AT TIME ZONE p.timezone)::date"
 "         ELSE i.due_on + r.offset_days BETWEEN ($1 AT TIME ZONE p.timezone)::date - " CADENCE_CATCH_UP_DAYS
 "                                           AND ($1 AT TIME ZONE p.timezone)::date"
 "              AND NOT EXISTS (SELECT 1 FROM cobranca.contact k"

@@ -2,7 +2,7 @@
 -- all due invoices, lawful slots, opt-out, disputes, payments, the daily cap
 -- per payer and the daily capacity per channel.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, address, city, uf, service_phone)
@@ -117,6 +117,15 @@ SELECT is(cobranca.generate_contacts('2026-07-09 06:00-03'), 0, 'nothing on the 
 SELECT is(cobranca.generate_contacts('2026-07-08 06:00-03'), 1, 'the D-1 reminder goes out on the 8th');
 SELECT results_eq($$ SELECT channel, contact_on FROM c WHERE payer = 'P3' AND contact_on > '2026-06-01' $$,
                   $$ VALUES ('whatsapp'::text, date '2026-07-08') $$, 'by WhatsApp, the day before the holiday');
+
+-- a reminder is made on its day while the window is open, never after
+INSERT INTO cobranca.payer (portfolio_id, external_id, document, name, whatsapp, uf)
+SELECT portfolio_id, 'P11', '123.456.789-09', 'Lia Prado', '11999990011', 'SP' FROM cobranca.payer WHERE external_id = 'P1';
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+SELECT id, 'P11-1', 'private', '2026-03-01', '2026-03-20', 60.00 FROM cobranca.payer WHERE external_id = 'P11';
+SELECT is(cobranca.generate_contacts('2026-03-19 20:30-03'), 0,
+          'a D-1 reminder generated after the window closed is not made (it would arrive on the due date)');
+SELECT is(cobranca.generate_contacts('2026-03-19 00:05-03'), 1, 'generated that morning it is made');
 
 -- capacity: two phone calls a day, highest priority first
 INSERT INTO cobranca.channel_capacity (creditor_id, channel, daily_limit)
