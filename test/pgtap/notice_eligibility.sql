@@ -23,15 +23,15 @@ INSERT INTO inv SELECT 'c1b', pg_temp.premium((SELECT id FROM k WHERE name = 'c1
 -- c2: one unpaid, the next paid on time
 INSERT INTO inv SELECT 'c2a', pg_temp.premium((SELECT id FROM k WHERE name = 'c2'), '2026-01-10');
 INSERT INTO inv SELECT 'c2b', pg_temp.premium((SELECT id FROM k WHERE name = 'c2'), '2026-02-10');
-SELECT pg_temp.pay((SELECT id FROM inv WHERE name = 'c2b'), '2026-02-09 10:00-03');
+SELECT FROM pg_temp.pay((SELECT id FROM inv WHERE name = 'c2b'), '2026-02-09 10:00-03');
 -- c3: December paid late (on 15 February), January unpaid
 INSERT INTO inv SELECT 'c3a', pg_temp.premium((SELECT id FROM k WHERE name = 'c3'), '2025-12-10');
 INSERT INTO inv SELECT 'c3b', pg_temp.premium((SELECT id FROM k WHERE name = 'c3'), '2026-01-10');
-SELECT pg_temp.pay((SELECT id FROM inv WHERE name = 'c3a'), '2026-02-15 10:00-03');
+SELECT FROM pg_temp.pay((SELECT id FROM inv WHERE name = 'c3a'), '2026-02-15 10:00-03');
 -- c4: January unpaid, February disputed
 INSERT INTO inv SELECT 'c4a', pg_temp.premium((SELECT id FROM k WHERE name = 'c4'), '2026-01-10');
 INSERT INTO inv SELECT 'c4b', pg_temp.premium((SELECT id FROM k WHERE name = 'c4'), '2026-02-10');
-SELECT pg_temp.dispute((SELECT id FROM inv WHERE name = 'c4b'), '2026-02-12');
+SELECT FROM pg_temp.dispute((SELECT id FROM inv WHERE name = 'c4b'), '2026-02-12');
 -- c5: January in an agreement, February unpaid
 INSERT INTO inv SELECT 'c5a', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-01-10');
 INSERT INTO inv SELECT 'c5b', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-02-10');

@@ -56,18 +56,18 @@ CREATE FUNCTION pg_temp.set_status(name text, status text, reason text) RETURNS 
                 status, reason, pg_temp.c(name))
 $$;
 
-SELECT pg_temp.history('before', '{100,70}', 9);    -- deadline tomorrow
-SELECT pg_temp.history('on', '{100,70}', 10);       -- deadline today
-SELECT pg_temp.history('after', '{100,70}', 11);    -- deadline yesterday
-SELECT pg_temp.history('susp', '{100,70}', 11);
-SELECT pg_temp.history('hosp', '{100,70}', 11);
-SELECT pg_temp.history('young', '{58,28}', 21);     -- 58 days of default
-SELECT pg_temp.history('disp', '{100,70}', 11);
-SELECT pg_temp.history('deal', '{100,70}', 11);
-SELECT pg_temp.history('paid', '{100,70}', 11);
-SELECT pg_temp.history('draft', '{100,70}');        -- drafted today, not confirmed
-SELECT pg_temp.history('company', '{100,70}', plan_type => 'collective_business', draft => false);
-SELECT pg_temp.history('none', '{100,70}', draft => false);
+SELECT FROM pg_temp.history('before', '{100,70}', 9);    -- deadline tomorrow
+SELECT FROM pg_temp.history('on', '{100,70}', 10);       -- deadline today
+SELECT FROM pg_temp.history('after', '{100,70}', 11);    -- deadline yesterday
+SELECT FROM pg_temp.history('susp', '{100,70}', 11);
+SELECT FROM pg_temp.history('hosp', '{100,70}', 11);
+SELECT FROM pg_temp.history('young', '{58,28}', 21);     -- 58 days of default
+SELECT FROM pg_temp.history('disp', '{100,70}', 11);
+SELECT FROM pg_temp.history('deal', '{100,70}', 11);
+SELECT FROM pg_temp.history('paid', '{100,70}', 11);
+SELECT FROM pg_temp.history('draft', '{100,70}');        -- drafted today, not confirmed
+SELECT FROM pg_temp.history('company', '{100,70}', plan_type => 'collective_business', draft => false);
+SELECT FROM pg_temp.history('none', '{100,70}', draft => false);
 INSERT INTO cobranca.hospitalization (creditor_id, contract_id, admitted_on)
 SELECT creditor_id, id, current_date - 3 FROM cobranca.contract WHERE id = pg_temp.c('hosp');
 
@@ -123,7 +123,7 @@ SELECT is(pg_temp.try(pg_temp.set_status('young', 'cancelled', 'default')),
                  pg_temp.c('young'), current_date - 58, current_date),
           'deadline passed but 58 days of default: refused');
 
-SELECT pg_temp.dispute((SELECT inv[2] FROM k WHERE name = 'disp'), current_date);
+SELECT FROM pg_temp.dispute((SELECT inv[2] FROM k WHERE name = 'disp'), current_date);
 SELECT throws_ok(pg_temp.set_status('disp', 'cancelled', 'default'), 'P0593',
                  format('contract %s cannot be cancelled (reason default): premium %s has an open dispute',
                         pg_temp.c('disp'), (SELECT inv[2] FROM k WHERE name = 'disp')),
@@ -133,7 +133,7 @@ UPDATE cobranca.invoice SET agreement_id = 4242, status = 'in_agreement' WHERE i
 SELECT throws_ok(pg_temp.set_status('deal', 'cancelled', 'default'), 'P0593', NULL,
                  'an agreement on the debt: refused (its notice is void)');
 
-SELECT pg_temp.pay((SELECT inv[1] FROM k WHERE name = 'paid'), now());
+SELECT FROM pg_temp.pay((SELECT inv[1] FROM k WHERE name = 'paid'), now());
 SELECT throws_ok(pg_temp.set_status('paid', 'cancelled', 'default'), 'P0593', NULL,
                  'a listed premium paid: refused (its notice is cured)');
 
