@@ -276,6 +276,7 @@ COMMENT ON FUNCTION cobranca.notice_proof_valid(text, jsonb) IS
 CREATE FUNCTION cobranca.notice_attempts_last(payer_id bigint, attempts jsonb) RETURNS timestamptz
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
   p    record;
@@ -338,6 +339,7 @@ CREATE FUNCTION cobranca.default_notice_before() RETURNS trigger
   LANGUAGE plpgsql
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
   tz        text;
@@ -637,6 +639,7 @@ CREATE FUNCTION cobranca.cancellation_check(contract_id bigint, reason text, as_
   LANGUAGE plpgsql STABLE
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
   c   record;
