@@ -702,13 +702,14 @@ cobranca_document_encrypt(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
-PG_FUNCTION_INFO_V1(cobranca_document_decrypt);
-
-/* document_decrypt(bytea) → text */
-Datum
-cobranca_document_decrypt(PG_FUNCTION_ARGS)
+/*
+ * The normalized document in a ciphertext of document_encrypt; raises a
+ * clean error (never the value) when it is malformed, names an unknown key
+ * or fails authentication.
+ */
+text *
+CobrancaDocumentDecrypt(bytea *in)
 {
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	int			len = VARSIZE_ANY_EXHDR(in);
 	const uint8 *p = (const uint8 *) VARDATA_ANY(in);
 	DataKey    *key;
@@ -743,7 +744,16 @@ cobranca_document_decrypt(PG_FUNCTION_ARGS)
 				 errdetail("The value was altered, or it was encrypted under another installation's key."),
 				 errhint("Check that cobranca.master_key_file and cobranca.key_ring come from the same installation as the data.")));
 	}
-	PG_RETURN_TEXT_P(out);
+	return out;
+}
+
+PG_FUNCTION_INFO_V1(cobranca_document_decrypt);
+
+/* document_decrypt(bytea) → text */
+Datum
+cobranca_document_decrypt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(CobrancaDocumentDecrypt(PG_GETARG_BYTEA_PP(0)));
 }
 
 PG_FUNCTION_INFO_V1(cobranca_document_digest);
