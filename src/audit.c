@@ -43,6 +43,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -53,11 +54,13 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/xid8.h"
 
 #include "cobranca.h"
+#include "audit.h"
 #include "crypto.h"
 
 /* audit_log columns, by name */
@@ -186,8 +189,8 @@ load_client_addr(void)
  * Append one row to audit_log; returns its id.  Forces a transaction id
  * before drawing the row id, so that the seal's snapshot test is exact.
  */
-static int64
-audit_append(const char *table_name, const char *operation,
+int64
+CobrancaAuditAppend(const char *table_name, const char *operation,
 			 bool has_row, int64 row_id, bool has_creditor, int64 creditor_id,
 			 Datum old_values, bool old_null, Datum new_values, bool new_null,
 			 const char *reason)
@@ -436,6 +439,15 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("cobranca.audit_capture() must be fired AFTER ... FOR EACH ROW")));
+
+	/*
+	 * A restore (pg_dump's output sets row_security off, which only a role
+	 * that bypasses row-level security may use to write) brings back rows
+	 * whose history is already in the restored audit_log: not logged again.
+	 */
+	if (!row_security && (superuser() || has_bypassrls_privilege(GetUserId())))
+		return PointerGetDatum(NULL);
+
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	c = capture_cache(fcinfo, rel);
@@ -467,7 +479,7 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 
 	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
 	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
-	(void) audit_append(RelationGetRelationName(rel), op, has_row, row_id,
+	(void) CobrancaAuditAppend(RelationGetRelationName(rel), op, has_row, row_id,
 						has_creditor, creditor_id,
 						oldj, oldt == NULL, newj, newt == NULL, NULL);
 	return PointerGetDatum(NULL);
@@ -487,7 +499,7 @@ cobranca_audit_note(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("audit_note needs a table name and an operation")));
-	PG_RETURN_INT64(audit_append(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	PG_RETURN_INT64(CobrancaAuditAppend(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 								 text_to_cstring(PG_GETARG_TEXT_PP(1)),
 								 !PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
 								 !PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
@@ -695,8 +707,20 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cobranca.audit_seal_state must hold exactly one row")));
-	/* the snapshot this seal starts from: what the next seal will skip */
-	if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()", false, 0) != SPI_OK_SELECT)
+	/*
+	 * The snapshot this seal starts from: the next seal skips what it shows
+	 * as committed.  A snapshot counts its own transaction as visible, but
+	 * rows this transaction writes after the seal are not sealed now: it is
+	 * added to the in-progress list, so that the next seal takes them.
+	 */
+	if (SPI_execute("SELECT CASE WHEN q.x IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(q.x, q.s) THEN q.s "
+					"ELSE (LEAST(pg_catalog.pg_snapshot_xmin(q.s), q.x)::text || ':' || "
+					"      pg_catalog.pg_snapshot_xmax(q.s)::text || ':' || "
+					"      (SELECT pg_catalog.string_agg(u.v::text, ',' ORDER BY u.v) "
+					"         FROM (SELECT pg_catalog.pg_snapshot_xip(q.s) AS v UNION SELECT q.x) u))::pg_catalog.pg_snapshot "
+					"END "
+					"FROM (SELECT pg_catalog.pg_current_snapshot() AS s, pg_catalog.pg_current_xact_id_if_assigned() AS x) q",
+					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take a snapshot");
 	{
 		bool		isnull;
