@@ -19,16 +19,17 @@
 --   access     their own rows (login = current_user)              R own     R own    R own      R own  SIUD
 --   audit      legal: rows of the creditors it works              -         -        -          R      R
 --   hold       legal: holds of the creditors it works             -         -        -          SI     SIUD
+--   ops        run history of the jobs                            -         -        -          -      R
 --   internal   nobody (functions reach them as their owner)       -         -        -          -      -
 -- R = SELECT, S/I/U/D = SELECT/INSERT/UPDATE/DELETE; "own" = the creditor of
--- cobranca.erp_login.  Every class but audit and internal gets the audit
--- capture trigger.  Superusers and BYPASSRLS roles are not filtered.
+-- cobranca.erp_login.  Every class but audit, ops and internal gets the
+-- audit capture trigger.  Superusers and BYPASSRLS roles are not filtered.
 
 CREATE TABLE cobranca.table_class (
   table_name name PRIMARY KEY,
   class      text NOT NULL
     CHECK (class IN ('tenant', 'portfolio', 'payer', 'billing', 'money', 'work', 'notice',
-                     'health', 'config', 'access', 'audit', 'hold', 'internal'))
+                     'health', 'config', 'access', 'audit', 'hold', 'ops', 'internal'))
 );
 COMMENT ON TABLE cobranca.table_class IS
   'The security class of every table of the schema (see doc/security.md); filled by CREATE EXTENSION, which refuses to finish if a table has none';
@@ -47,6 +48,7 @@ INSERT INTO cobranca.table_class (table_name, class) VALUES
   ('hospitalization',  'health'),
   ('cadence_rule',     'config'),
   ('job',              'config'),
+  ('job_run',          'ops'),
   ('assignment',       'access'),
   ('erp_login',        'access'),
   ('audit_log',        'audit'),
@@ -92,6 +94,7 @@ DECLARE
     "access":    ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT, INSERT, UPDATE, DELETE"],
     "audit":     ["", "", "", "SELECT", "SELECT"],
     "hold":      ["", "", "", "SELECT, INSERT", "SELECT, INSERT, UPDATE, DELETE"],
+    "ops":       ["", "", "", "", "SELECT"],
     "internal":  ["", "", "", "", ""]
   }';
   erp_creditors constant text :=
@@ -180,6 +183,8 @@ BEGIN
       staff_filter := 'login = CURRENT_USER';
       erp_filter := 'login = CURRENT_USER';
       admin_filter := 'true';
+    ELSIF t.class = 'ops' THEN
+      admin_filter := 'true';
     ELSIF t.class IN ('audit', 'hold') THEN
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid = t.rel AND a.attname = 'creditor_id' AND NOT a.attisdropped) THEN
@@ -220,7 +225,7 @@ BEGIN
                                 pg_catalog.replace(roles[i], 'cobranca_', ''), t.rel, roles[i], f, f);
     END LOOP;
 
-    IF t.class NOT IN ('audit', 'internal') THEN
+    IF t.class NOT IN ('audit', 'ops', 'internal') THEN
       EXECUTE pg_catalog.format('CREATE TRIGGER audit_capture AFTER INSERT OR UPDATE OR DELETE ON %s '
                                 'FOR EACH ROW EXECUTE FUNCTION cobranca.audit_capture()', t.rel);
       EXECUTE pg_catalog.format('CREATE TRIGGER audit_truncate AFTER TRUNCATE ON %s '
