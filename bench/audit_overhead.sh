@@ -2,7 +2,8 @@
 # ERP write throughput with the audit capture trigger (C) against the same
 # workload with no audit trigger and with a typical PL/pgSQL jsonb audit
 # trigger (to_jsonb of OLD/NEW, changed keys only on UPDATE), side by side in
-# one throwaway cluster.  Usage: bash bench/audit_overhead.sh [seconds] [clients]
+# one throwaway cluster.  The baseline table has the same columns and indexes
+# as cobranca.audit_log.  Usage: bash bench/audit_overhead.sh [seconds] [clients]
 # Figures vary with the machine's load: compare the ratios of one run.
 set -euo pipefail
 . "$(dirname "$0")/../tools/env.sh"
@@ -22,16 +23,15 @@ q <<SQL
 CREATE TABLE public.plpgsql_audit (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   logged_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  txid bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,
   session_user_name name NOT NULL DEFAULT session_user,
   current_user_name name NOT NULL DEFAULT current_user,
   application_name text DEFAULT current_setting(\$\$application_name\$\$),
   client_addr inet DEFAULT inet_client_addr(),
   table_name name, operation text, row_id bigint, creditor_id bigint,
   old_values jsonb, new_values jsonb);
-CREATE INDEX ON public.plpgsql_audit (txid);
+CREATE INDEX ON public.plpgsql_audit USING brin (txid);
 CREATE INDEX ON public.plpgsql_audit USING brin (logged_at);
-CREATE INDEX ON public.plpgsql_audit (table_name, row_id);
 CREATE FUNCTION public.plpgsql_audit() RETURNS trigger LANGUAGE plpgsql AS \$f\$
 DECLARE o jsonb; n jsonb; k text;
 BEGIN
@@ -58,23 +58,25 @@ SQL
 mode() {
   local m=$1 t
   for t in payment invoice payer; do
-    q -c "ALTER TABLE cobranca.$t DISABLE TRIGGER audit_capture; DROP TRIGGER IF EXISTS bench_plpgsql_audit ON cobranca.$t"
+    q -c "ALTER TABLE cobranca.$t DISABLE TRIGGER audit_capture; DROP TRIGGER IF EXISTS bench_plpgsql_audit ON cobranca.$t" 2>/dev/null
     case $m in
       c) q -c "ALTER TABLE cobranca.$t ENABLE TRIGGER audit_capture" ;;
       plpgsql) q -c "CREATE TRIGGER bench_plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON cobranca.$t FOR EACH ROW EXECUTE FUNCTION public.plpgsql_audit()" ;;
     esac
   done
   q -c "VACUUM ANALYZE" >/dev/null
-  pgbench -n -q -T "$secs" -c "$clients" -f /tmp/bench_audit_$$.sql bench_audit 2>/dev/null | sed -n "s/^tps = \([0-9.]*\).*/\1/p"
+  pgbench -n -T "$secs" -c "$clients" -f /tmp/bench_audit_$$.sql bench_audit 2>&1 | tee /tmp/bench_audit_last.log | sed -n "s/^tps = \([0-9.]*\).*/\1/p"
 }
 echo "workload: one ERP transaction = INSERT a payment (which updates its invoice) + UPDATE a payer; $clients clients, $secs s each"
-none=$(mode none); c=$(mode c); pl=$(mode plpgsql); none2=$(mode none); c2=$(mode c)
+# interleaved rounds, so that a change in the machine's load hits every mode
+none=$(mode none); c=$(mode c); pl=$(mode plpgsql)
+none2=$(mode none); c2=$(mode c); pl2=$(mode plpgsql)
 rows=$(q -c "SELECT count(*) FROM cobranca.audit_log")
-awk -v n1="$none" -v n2="$none2" -v c1="$c" -v c2="$c2" -v p="$pl" -v rows="$rows" "BEGIN {
-  n = (n1 + n2) / 2; c = (c1 + c2) / 2;
+awk -v n1="$none" -v n2="$none2" -v c1="$c" -v c2="$c2" -v p1="$pl" -v p2="$pl2" -v rows="$rows" "BEGIN {
+  n = (n1 + n2) / 2; c = (c1 + c2) / 2; p = (p1 + p2) / 2;
   printf \"no audit trigger        %8.1f tps (runs %.1f, %.1f)\n\", n, n1, n2;
   printf \"C audit_capture         %8.1f tps (runs %.1f, %.1f)   ratio to no trigger %.2f\n\", c, c1, c2, c / n;
-  printf \"PL/pgSQL jsonb trigger  %8.1f tps                    ratio to no trigger %.2f\n\", p, p / n;
+  printf \"PL/pgSQL jsonb trigger  %8.1f tps (runs %.1f, %.1f)   ratio to no trigger %.2f\n\", p, p1, p2, p / n;
   printf \"C over PL/pgSQL         %.2f x\n\", c / p;
   printf \"audit rows written by the C trigger: %d\n\", rows }"
 rm -f /tmp/bench_audit_$$.sql

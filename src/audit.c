@@ -214,7 +214,7 @@ CobrancaAuditAppend(const char *table_name, const char *operation,
 	namestrcpy(&tn, table_name);
 	v[AL_ID] = Int64GetDatum(id);
 	v[AL_LOGGED_AT] = TimestampTzGetDatum(GetCurrentTimestamp());
-	v[AL_TXID] = FullTransactionIdGetDatum(fxid);
+	v[AL_TXID] = Int64GetDatum((int64) U64FromFullTransactionId(fxid));
 	v[AL_SESSION_USER] = NameGetDatum(&sun);
 	v[AL_CURRENT_USER] = NameGetDatum(&cun);
 	if (application_name && application_name[0])
@@ -741,14 +741,26 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	if (head_plan == NULL)
 		elog(ERROR, "could not prepare the chain head query");
 
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
-									   "FROM cobranca.audit_log a, cobranca.audit_seal_state st "
-									   "WHERE a.txid >= pg_catalog.pg_snapshot_xmin(st.last_snapshot) "
-									   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
-									   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
-									   "ORDER BY a.id",
-									   0, NULL, NULL, NULL, false, 0);
+	/* rows of transactions the last seal did not see committed */
+	{
+		Oid			types[2] = {INT8OID, PG_SNAPSHOTOID};
+		Datum		args[2];
+		bool		isnull;
+
+		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, last_snapshot "
+						"FROM cobranca.audit_seal_state", false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read cobranca.audit_seal_state");
+		args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		portal = SPI_cursor_open_with_args(NULL,
+										   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
+										   "FROM cobranca.audit_log a "
+										   "WHERE a.txid >= $1 "
+										   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, $2) "
+										   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
+										   "ORDER BY a.id",
+										   2, types, args, NULL, false, 0);
+	}
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -895,7 +907,7 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 
 	/* rows the last seal saw committed but that are in no chain */
 	if (SPI_execute("SELECT pg_catalog.min(a.id) FROM cobranca.audit_log a, cobranca.audit_seal_state st "
-					"WHERE pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
+					"WHERE pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, st.last_snapshot) "
 					"AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id)",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for unsealed audit rows");
