@@ -71,6 +71,17 @@ COMMENT ON FUNCTION cobranca.audit_truncate() IS
   'statement trigger: records a TRUNCATE of a domain table in cobranca.audit_log';
 REVOKE ALL ON FUNCTION cobranca.audit_truncate() FROM PUBLIC;
 
+CREATE FUNCTION cobranca.unclassified_tables() RETURNS text
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
+$$
+  SELECT pg_catalog.string_agg(c.relname, ', ' ORDER BY c.relname)
+    FROM pg_catalog.pg_class c
+   WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind IN ('r', 'p')
+     AND NOT EXISTS (SELECT 1 FROM cobranca.table_class k WHERE k.table_name = c.relname)
+$$;
+COMMENT ON FUNCTION cobranca.unclassified_tables() IS
+  'names of the tables of schema cobranca without a security class (null when none): CREATE EXTENSION refuses to finish while there is one';
+
 DO $security$
 DECLARE
   t record;
@@ -112,10 +123,7 @@ DECLARE
   p text;
   parent record;
 BEGIN
-  SELECT string_agg(c.relname, ', ' ORDER BY c.relname) INTO missing
-    FROM pg_catalog.pg_class c
-   WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind IN ('r', 'p')
-     AND NOT EXISTS (SELECT 1 FROM cobranca.table_class k WHERE k.table_name = c.relname);
+  missing := cobranca.unclassified_tables();
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'tables without a security class: %', missing
       USING ERRCODE = 'invalid_object_definition',

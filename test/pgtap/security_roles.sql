@@ -1,7 +1,7 @@
 -- Roles and row-level security: real logins of each group role, what they
 -- can and cannot read and write, and attempts to get around it.
 BEGIN;
-SELECT plan(54);
+SELECT plan(56);
 
 -- two creditors, three portfolios, one payer in each portfolio
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
@@ -61,6 +61,10 @@ SELECT is((SELECT count(*)::int FROM pg_class c
             WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind IN ('r', 'p')
               AND NOT EXISTS (SELECT 1 FROM cobranca.table_class k WHERE k.table_name = c.relname)),
           0, 'every table has a security class');
+SELECT is(cobranca.unclassified_tables(), NULL, 'unclassified_tables: none after CREATE EXTENSION');
+CREATE TABLE cobranca.sec_t_forgotten (id bigint);
+SELECT is(cobranca.unclassified_tables(), 'sec_t_forgotten', 'unclassified_tables names a table added without a class');
+DROP TABLE cobranca.sec_t_forgotten;
 SELECT policies_are('cobranca', 'payer', ARRAY['erp', 'analyst', 'supervisor', 'legal'],
                     'payer: policies for the ERP and the staff, none for admin');
 SELECT policy_roles_are('cobranca', 'payer', 'analyst', ARRAY['cobranca_analyst'], 'payer: the analyst policy is for cobranca_analyst');

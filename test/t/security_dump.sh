@@ -9,8 +9,9 @@ src=cobranca_secdump_src_$$
 dst=cobranca_secdump_dst_$$
 dump=$(mktemp)
 wrongkey=/tmp/cobranca_wrong_master_$$.key
-trap 'dropdb --if-exists "$src"; dropdb --if-exists "$dst"; rm -f "$dump" "$wrongkey" 2>/dev/null' EXIT
-echo "1..13"
+erp=sec_t_copy_erp_$$
+trap 'dropdb --if-exists "$src"; dropdb --if-exists "$dst"; psql -XAtq -d postgres -c "DROP ROLE IF EXISTS $erp"; rm -f "$dump" "$wrongkey" 2>/dev/null' EXIT
+echo "1..16"
 q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 t=0
 check() {	# check "description" command...
@@ -51,6 +52,24 @@ check "the restored audit chains verify" test "$(q "$dst" "SELECT ok FROM cobran
 q "$dst" "INSERT INTO cobranca.portfolio (creditor_id, name) SELECT min(id), 'after restore' FROM cobranca.creditor"
 check "writes after the restore are audited and sealed into the restored chains" \
 	test "$(q "$dst" "SELECT cobranca.audit_seal() || ':' || (SELECT ok FROM cobranca.audit_verify())")" = "1:true"
+
+# bulk loads by an ERP login: COPY FROM into a table under row-level security
+# is refused by PostgreSQL; COPY into a temporary table, then INSERT ... SELECT
+q "$dst" "CREATE ROLE $erp IN ROLE cobranca_erp;
+          INSERT INTO cobranca.erp_login (login, creditor_id) SELECT '$erp', creditor_id FROM cobranca.invoice ORDER BY id LIMIT 1"
+inv=$(q "$dst" "SELECT id FROM cobranca.invoice ORDER BY id LIMIT 1")
+out=$(printf '%s\n' "SET SESSION AUTHORIZATION $erp;" "COPY cobranca.payment (invoice_id, external_id, amount, method) FROM STDIN (FORMAT csv);" \
+	"$inv,copy-direct,1.00,pix" '\.' | psql -XAtq -d "$dst" -v VERBOSITY=verbose 2>&1)
+check "an ERP login cannot COPY FROM straight into a table under row-level security" \
+	bash -c "grep -q '0A000' <<<'$out'"
+out=$(printf '%s\n' "SET SESSION AUTHORIZATION $erp;" \
+	"CREATE TEMP TABLE load (invoice_id bigint, external_id text, amount numeric, method text);" \
+	"COPY load FROM STDIN (FORMAT csv);" "$inv,copy-1,1.00,pix" "$inv,copy-2,2.00,boleto" '\.' \
+	"INSERT INTO cobranca.payment (invoice_id, external_id, amount, method) SELECT * FROM load;" \
+	"SELECT count(*) FROM cobranca.payment WHERE external_id LIKE 'copy-%';" | psql -XAtq -v ON_ERROR_STOP=1 -d "$dst" 2>&1)
+check "an ERP login loads in bulk with COPY into a temporary table and INSERT ... SELECT" test "$out" = "2"
+out=$(printf '%s\n' "SET SESSION AUTHORIZATION $erp;" "COPY cobranca.payer TO STDOUT;" | psql -XAtq -d "$dst" -v VERBOSITY=verbose 2>&1)
+check "COPY payer TO STDOUT is refused (ciphertext column)" bash -c "grep -q '42501' <<<'$out'"
 
 # rotation: a new session (nothing cached) still reads every document
 before=$(q "$dst" "SELECT cobranca.master_key_id()")
