@@ -46,12 +46,13 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
-#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -328,49 +329,91 @@ capture_cache(FunctionCallInfo fcinfo, Relation rel)
 	return c;
 }
 
+/* one column's value as a jsonb value (numbers stay numbers) */
 static void
-append_json_value(StringInfo buf, CaptureCache *c, int i, Datum d)
+column_jsonb_value(CaptureCache *c, int i, Oid typid, Datum d, JsonbValue *v)
 {
-	char	   *s = OutputFunctionCall(&c->out[i], d);
-
 	switch (c->kind[i])
 	{
 		case JK_NUMBER:
-			if (strcmp(s, "NaN") == 0 || strstr(s, "Infinity") != NULL)
-				escape_json(buf, s);
-			else
-				appendStringInfoString(buf, s);
-			break;
+			v->type = jbvNumeric;
+			switch (typid)
+			{
+				case INT2OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt16(d));
+					return;
+				case INT4OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt32(d));
+					return;
+				case INT8OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt64(d));
+					return;
+				case OIDOID:
+					v->val.numeric = int64_to_numeric((int64) DatumGetObjectId(d));
+					return;
+				case NUMERICOID:
+					if (!numeric_is_nan(DatumGetNumeric(d)) && !numeric_is_inf(DatumGetNumeric(d)))
+					{
+						v->val.numeric = DatumGetNumeric(d);
+						return;
+					}
+					break;
+				case FLOAT4OID:
+				case FLOAT8OID:
+					{
+						float8		f = typid == FLOAT4OID ? DatumGetFloat4(d) : DatumGetFloat8(d);
+
+						if (!isnan(f) && !isinf(f))
+						{
+							v->val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
+																				 Float8GetDatum(f)));
+							return;
+						}
+					}
+					break;
+			}
+			break;				/* NaN and infinities are written as strings */
 		case JK_BOOL:
-			appendStringInfoString(buf, s[0] == 't' ? "true" : "false");
-			break;
+			v->type = jbvBool;
+			v->val.boolean = DatumGetBool(d);
+			return;
 		case JK_JSON:
-			appendStringInfoString(buf, s);
-			break;
+			{
+				Jsonb	   *jb = typid == JSONBOID ? DatumGetJsonbP(d) :
+				DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												   CStringGetDatum(OutputFunctionCall(&c->out[i], d))));
+
+				v->type = jbvBinary;
+				v->val.binary.data = &jb->root;
+				v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				return;
+			}
 		default:
-			escape_json(buf, s);
 			break;
 	}
-	pfree(s);
+	v->type = jbvString;
+	v->val.string.val = OutputFunctionCall(&c->out[i], d);
+	v->val.string.len = strlen(v->val.string.val);
 }
 
 /*
  * The row (or, with "other", only the columns that differ from it) as a
- * jsonb object.
+ * jsonb object, built directly (no text round trip).
  */
 static Datum
 row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 {
-	StringInfoData buf;
-	bool		first = true;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		bool		isnull;
 		Datum		d;
+		JsonbValue	k,
+					v;
 
 		if (c->kind[i] == JK_SKIP)
 			continue;
@@ -385,18 +428,18 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 			if (!isnull && !onull && datumIsEqual(d, od, att->attbyval, att->attlen))
 				continue;
 		}
-		if (!first)
-			appendStringInfoChar(&buf, ',');
-		first = false;
-		escape_json(&buf, NameStr(att->attname));
-		appendStringInfoChar(&buf, ':');
+		k.type = jbvString;
+		k.val.string.val = NameStr(att->attname);
+		k.val.string.len = strlen(NameStr(att->attname));
+		pushJsonbValue(&state, WJB_KEY, &k);
 		if (isnull)
-			appendStringInfoString(&buf, "null");
+			v.type = jbvNull;
 		else
-			append_json_value(&buf, c, i, d);
+			column_jsonb_value(c, i, att->atttypid, d, &v);
+		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
-	appendStringInfoChar(&buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 static bool
