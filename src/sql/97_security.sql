@@ -241,6 +241,17 @@ BEGIN
     END IF;
   END LOOP;
 
+  -- views read their tables as the view's owner, who is not filtered: a view
+  -- is security_invoker (the reader's policies apply) or filters with
+  -- visible_portfolio()/visible_creditor(); either way it is a security
+  -- barrier, so that no leaky function sees rows before its filter
+  FOR t IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+            WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'v'
+              AND NOT COALESCE('security_invoker=true' = ANY (c.reloptions), false)
+  LOOP
+    EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_barrier = true)', t.rel);
+  END LOOP;
+
   -- identity sequences: no role needs them (identity columns draw without a
   -- privilege); reading one would show how many rows all tenants wrote
   EXECUTE (SELECT 'REVOKE ALL ON SEQUENCE ' || string_agg(c.oid::regclass::text, ', ') ||

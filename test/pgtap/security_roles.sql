@@ -1,7 +1,7 @@
 -- Roles and row-level security: real logins of each group role, what they
 -- can and cannot read and write, and attempts to get around it.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 -- two creditors, three portfolios, one payer in each portfolio
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
@@ -69,6 +69,21 @@ SELECT policies_are('cobranca', 'payer', ARRAY['erp', 'analyst', 'supervisor', '
                     'payer: policies for the ERP and the staff, none for admin');
 SELECT policy_roles_are('cobranca', 'payer', 'analyst', ARRAY['cobranca_analyst'], 'payer: the analyst policy is for cobranca_analyst');
 SELECT policy_cmd_is('cobranca', 'payer', 'erp', 'all', 'payer: the ERP policy covers every command');
+SELECT is((SELECT count(*)::int FROM pg_class c
+            WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'v'
+              AND NOT (COALESCE('security_invoker=true' = ANY (c.reloptions), false)
+                       OR COALESCE('security_barrier=true' = ANY (c.reloptions), false))),
+          0, 'every view is security_invoker or a security barrier');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                 WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'v'
+                   AND NOT COALESCE('security_invoker=true' = ANY (c.reloptions), false)
+                   AND (has_table_privilege('cobranca_erp', c.oid, 'SELECT')
+                        OR has_table_privilege('cobranca_analyst', c.oid, 'SELECT')
+                        OR has_table_privilege('cobranca_supervisor', c.oid, 'SELECT')
+                        OR has_table_privilege('cobranca_legal', c.oid, 'SELECT'))
+                   AND pg_get_viewdef(c.oid) !~* '(visible_portfolio|visible_creditor|current_user)'
+                 ORDER BY 1),
+          '{}'::text[], 'no view readable by ERP or staff reads as its owner without filtering for the reader');
 SELECT ok(NOT has_sequence_privilege('cobranca_erp', 'cobranca.payer_id_seq', 'SELECT')
           AND NOT has_sequence_privilege('cobranca_analyst', 'cobranca.invoice_id_seq', 'USAGE'),
           'identity sequences are not readable by the roles');
