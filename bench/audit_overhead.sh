@@ -68,7 +68,7 @@ mode() {
   pgbench -n -T "$secs" -c "$clients" -f /tmp/bench_audit_$$.sql bench_audit 2>&1 | tee /tmp/bench_audit_last.log | sed -n "s/^tps = \([0-9.]*\).*/\1/p"
 }
 echo "workload: one ERP transaction = INSERT a payment (which updates its invoice) + UPDATE a payer; $clients clients, $secs s each"
-# interleaved rounds, so that a change in the machine's load hits every mode
+# interleaved rounds, so that a change in the load of the machine hits every mode
 none=$(mode none); c=$(mode c); pl=$(mode plpgsql)
 none2=$(mode none); c2=$(mode c); pl2=$(mode plpgsql)
 rows=$(q -c "SELECT count(*) FROM cobranca.audit_log")
@@ -80,5 +80,20 @@ awk -v n1="$none" -v n2="$none2" -v c1="$c" -v c2="$c2" -v p1="$pl" -v p2="$pl2"
   printf \"C over PL/pgSQL         %.2f x\n\", c / p;
   printf \"audit rows written by the C trigger: %d\n\", rows }"
 rm -f /tmp/bench_audit_$$.sql
+
+# the triggers alone: their own time per row (EXPLAIN ANALYZE), on 20000
+# inserts and 20000 updates of claim, less sensitive to the load of the machine
+trig() {
+  q -c "EXPLAIN (ANALYZE, COSTS OFF) $1" | sed -n "s/^ *Trigger $2: time=\([0-9.]*\) calls=\([0-9]*\).*/\1 \2/p" |
+    awk "{ printf \"%.1f\", 1000 * \$1 / \$2 }"
+}
+q -c "CREATE TABLE public.nums AS SELECT i FROM generate_series(1, 20000) i"
+ins="INSERT INTO cobranca.claim (contract_id, external_id, occurred_on, amount, category) SELECT (SELECT min(id) FROM cobranca.contract), "
+ci=$(trig "$ins \$\$bc\$\$ || i, current_date, 10, \$\$exam\$\$ FROM public.nums" audit_capture)
+cu=$(trig "UPDATE cobranca.claim SET amount = amount + 1 WHERE external_id LIKE \$\$bc%\$\$" audit_capture)
+q -c "ALTER TABLE cobranca.claim DISABLE TRIGGER audit_capture; CREATE TRIGGER bench_plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON cobranca.claim FOR EACH ROW EXECUTE FUNCTION public.plpgsql_audit()"
+pi=$(trig "$ins \$\$bp\$\$ || i, current_date, 10, \$\$exam\$\$ FROM public.nums" bench_plpgsql_audit)
+pu=$(trig "UPDATE cobranca.claim SET amount = amount + 1 WHERE external_id LIKE \$\$bp%\$\$" bench_plpgsql_audit)
+echo "trigger time per row (us): INSERT  C $ci  PL/pgSQL $pi;  UPDATE  C $cu  PL/pgSQL $pu"
 dropdb bench_audit
 '
