@@ -611,8 +611,9 @@ get_data_key(bool create)
 
 	keys = palloc0(sizeof(MasterKey) * MAX_MASTER_KEYS);
 	SPI_connect();
+	/* not read-only: a fresh snapshot sees a key committed meanwhile */
 	if (SPI_execute_with_args("SELECT wrapped, master_key_id FROM cobranca.key_ring WHERE id = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read cobranca.key_ring");
 	found = SPI_processed == 1;
 	if (!found && !create)
@@ -659,11 +660,20 @@ get_data_key(bool create)
 			elog(ERROR, "could not write cobranca.key_ring");
 		if (SPI_processed != 1)
 		{
-			/* created concurrently: use that one */
+			/* created by a concurrent transaction that committed: use it */
+			DataKey    *theirs;
+
 			explicit_bzero(dk, KEY_LEN);
 			explicit_bzero(keys, sizeof(MasterKey) * MAX_MASTER_KEYS);
 			SPI_finish();
-			return get_data_key(false);
+			theirs = get_data_key(false);
+			if (theirs == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access to cobranca.key_ring"),
+						 errdetail("A concurrent transaction created the document key, which this transaction's snapshot does not see."),
+						 errhint("Retry the transaction.")));
+			return theirs;
 		}
 		cached_key.pending = true;
 	}

@@ -133,14 +133,14 @@ COMMENT ON FUNCTION cobranca.audit_purge(timestamptz) IS
 
 CREATE FUNCTION cobranca.audit_head()
   RETURNS TABLE (chain_id bigint, seq bigint, hash text, sealed_at timestamptz)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
   SELECT DISTINCT ON (s.chain_id) s.chain_id, s.seq, pg_catalog.encode(s.hash, 'hex'), s.sealed_at
   FROM cobranca.audit_seal s
   ORDER BY s.chain_id, s.seq DESC
 $$;
 COMMENT ON FUNCTION cobranca.audit_head() IS
-  'the newest position and hash of every chain: publish them outside the database (e.g. to a notary or a write-once store) so that even a rewrite of the whole chain by a superuser shows';
+  'the newest position and hash of every chain the caller may read (row-level security applies): publish them outside the database (e.g. to a notary or a write-once store) so that even a rewrite of the whole chain by a superuser shows';
 
 CREATE FUNCTION cobranca.job_seal_audit(as_of timestamptz) RETURNS bigint
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
