@@ -1,7 +1,7 @@
 -- Roles and row-level security: real logins of each group role, what they
 -- can and cannot read and write, and attempts to get around it.
 BEGIN;
-SELECT plan(58);
+SELECT plan(60);
 
 -- two creditors, three portfolios, one payer in each portfolio
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
@@ -170,7 +170,10 @@ SELECT is((SELECT session_user_name || ' ' || operation || ' ' || reason FROM co
           'sec_t_sup REVEAL ticket 4711: payer asked for a copy', 'the reveal is in the audit log with who and why');
 
 -- legal of A1
+SELECT ok(cobranca.audit_seal() > 0, 'the audit rows so far are sealed');
 SET SESSION AUTHORIZATION sec_t_legal;
+SELECT ok((SELECT count(*) > 0 AND bool_and(chain_id = (SELECT cred_a FROM ids)) FROM cobranca.audit_head()),
+          'legal: audit_head shows the chains of its creditor only');
 SELECT ok((SELECT count(*) > 0 AND bool_and(creditor_id = (SELECT cred_a FROM ids)) FROM cobranca.audit_log),
           'legal: reads the audit log of its creditor only');
 SELECT is((SELECT count(*)::int FROM cobranca.contract), 1, 'legal: sees the contracts of its portfolio');
