@@ -115,7 +115,7 @@ CREATE FUNCTION cobranca.audit_seal() RETURNS bigint
   LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cobranca.audit_seal() IS
-  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order; returns how many';
+  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order, at most 100000 per call; returns how many';
 
 CREATE FUNCTION cobranca.audit_verify(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint)
   AS 'MODULE_PATHNAME', 'cobranca_audit_verify'
