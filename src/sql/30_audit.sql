@@ -160,7 +160,7 @@ COMMENT ON FUNCTION cobranca.job_seal_audit(timestamptz) IS
 
 CREATE FUNCTION cobranca.audit_retention_days() RETURNS integer
   LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
-$$ SELECT pg_catalog.current_setting('cobranca.audit_retention_days')::integer $$;
+$$ SELECT COALESCE(pg_catalog.current_setting('cobranca.audit_retention_days', true), '0')::integer $$;
 COMMENT ON FUNCTION cobranca.audit_retention_days() IS
   'the GUC cobranca.audit_retention_days: days after which sealed audit rows may be purged; 0 keeps them forever';
 
