@@ -326,7 +326,9 @@ COMMENT ON COLUMN cobranca.score_model.shipped IS 'the default model shipped wit
 
 -- The shipped default: hand-set coefficients with the signs collection
 -- teams expect (older, larger, often-late or disputed debts are paid less).
-INSERT INTO cobranca.score_model (features, coefficients, active, shipped, created_by)
+-- Its row is made by CREATE EXTENSION, never dumped, so it carries a fixed
+-- date: a restored database has the same row.
+INSERT INTO cobranca.score_model (features, coefficients, active, shipped, created_by, created_at)
 VALUES (cobranca.score_feature_names(),
         ARRAY[2.0,                        -- intercept
               -0.45,                      -- days_overdue_log
@@ -336,7 +338,7 @@ VALUES (cobranca.score_feature_names(),
               -0.60,                      -- open_disputes
               0.00, -0.10, 0.15, -0.10,   -- family, collective_membership, collective_business, no_contract
               0.05]::float8[],            -- contacts_made
-        true, true, 'cobranca');
+        true, true, 'cobranca', '2026-11-01 00:00:00+00');
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model_id_seq', '');
 
