@@ -26,6 +26,7 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
+#include "cobranca.h"
 #include "money.h"
 
 /* legal caps, in basis points (hundredths of a percent) */
@@ -227,6 +228,40 @@ CheckSplit(int64 total, int32 n, Numeric total_num)
 						   DatumGetCString(DirectFunctionCall1(numeric_out,
 															   NumericGetDatum(total_num)))),
 				 errhint("Use fewer installments.")));
+}
+
+PG_FUNCTION_INFO_V1(cobranca_discounted);
+
+/*
+ * discounted(total numeric, discount_pct numeric) -> numeric: the total less
+ * the discount, the discount rounded to the cent half-even.
+ */
+Datum
+cobranca_discounted(PG_FUNCTION_ARGS)
+{
+	int64		total = CobrancaNumericToCents(PG_GETARG_NUMERIC(0), "total");
+	Numeric		pct_num = PG_GETARG_NUMERIC(1);
+	int64		pct_bp = CobrancaNumericToCents(pct_num, "discount_pct");
+
+	if (pct_bp < 0 || pct_bp > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("discount_pct must be between 0 and 100"),
+				 errdetail("discount_pct is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(pct_num))))));
+	if (total < 0)
+		total = 0;
+	PG_RETURN_NUMERIC(CobrancaCentsToNumeric(total - DivRoundHalfEven((int128) total * pct_bp, 10000)));
+}
+
+PG_FUNCTION_INFO_V1(cobranca_agreement_grace);
+
+/* agreement_grace_days() -> int: the setting, with the library loaded */
+Datum
+cobranca_agreement_grace(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(cobranca_agreement_grace_days);
 }
 
 PG_FUNCTION_INFO_V1(cobranca_split_amount);
