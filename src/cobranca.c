@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "cobranca.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -124,4 +125,12 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cobranca");
+
+	/*
+	 * The background worker exists only when the library is preloaded, and
+	 * never while pg_upgrade runs the server.  Without preloading the jobs
+	 * still run through cobranca.run_jobs().
+	 */
+	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+		CobrancaRegisterWorker();
 }
