@@ -418,9 +418,13 @@ BEGIN
     RAISE EXCEPTION 'only supervisors and administrators train the score model'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
-  -- Examples: snapshots of settled invoices (paid or written off) taken
-  -- 1, 15, 30, 60, 90 and 180 days after the due date while still unpaid,
-  -- whose next 30 days ended before as_of; label: paid within those 30 days.
+  -- Examples: snapshots of invoices taken 1, 15, 30, 60, 90 and 180 days
+  -- after the due date while still unpaid, whose next 30 days ended before
+  -- as_of; label: paid within those 30 days.  Settled invoices (paid or
+  -- written off) give the history; invoices still unpaid give the windows
+  -- in which they were not paid, without which the model would learn only
+  -- from debts that were eventually paid.  Disputed and cancelled ones and
+  -- agreement installments stay out.
   IF pg_catalog.to_regclass('pg_temp.cobranca_training') IS NOT NULL THEN
     DROP TABLE pg_temp.cobranca_training;
   END IF;
@@ -431,7 +435,8 @@ BEGIN
              (pg_catalog.hashint8(i.id)::bigint % 5 = 0) AS holdout
         FROM cobranca.invoice i
         CROSS JOIN unnest(ARRAY[1, 15, 30, 60, 90, 180]) AS k
-       WHERE (i.status = 'paid' AND i.paid_on < as_of OR i.status = 'written_off')
+       WHERE (i.status = 'paid' AND i.paid_on < as_of OR i.status IN ('written_off', 'open', 'in_agreement'))
+         AND i.kind <> 'installment'
          AND i.due_on + k + 30 <= as_of
          AND (i.paid_on IS NULL OR i.paid_on > i.due_on + k)
     ), arr AS (
@@ -481,7 +486,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cobranca.train_score_model(date, float8) IS
-  'fits the payment-probability model (C, Newton/IRLS with L2 penalty lambda) on invoices settled before as_of, one in five held out; activates it only if its holdout AUC beats the active model''s on the same holdout; returns the new model id';
+  'fits the payment-probability model (C, Newton/IRLS with L2 penalty lambda) on 30-day windows of overdue invoices whose outcome was known before as_of, one invoice in five held out; activates it only if its holdout AUC beats the active model''s on the same holdout; returns the new model id';
 REVOKE ALL ON FUNCTION cobranca.train_score_model(date, float8) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.train_score_model(date, float8) TO cobranca_supervisor, cobranca_admin;
 
@@ -546,3 +551,86 @@ VALUES ('refresh_scores', 40, 'cobranca.refresh_scores(timestamptz)',
 
 GRANT SELECT ON cobranca.score_model, cobranca.invoice_score
   TO cobranca_analyst, cobranca_supervisor, cobranca_admin;
+
+-- The analyst's worklist: one line per payer with open overdue invoices in
+-- a portfolio assigned to the current user (a superuser sees all), highest
+-- priority first, with the scores of the last refresh_scores run.  It
+-- shows the payer's masked document and never health data.
+CREATE VIEW cobranca.worklist WITH (security_barrier) AS
+WITH items AS (
+  SELECT i.id, i.payer_id, i.creditor_id, i.portfolio_id, i.due_on, i.balance,
+         (pg_catalog.now() AT TIME ZONE p.timezone)::date AS local_day,
+         s.as_of, s.probability, s.updated_amount, s.priority
+    FROM cobranca.invoice i
+    JOIN cobranca.payer p ON p.id = i.payer_id
+    LEFT JOIN cobranca.invoice_score s ON s.invoice_id = i.id
+   WHERE i.status = 'open'
+     AND i.due_on < (pg_catalog.now() AT TIME ZONE p.timezone)::date
+     AND ((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+          OR EXISTS (SELECT 1 FROM cobranca.assignment a
+                      WHERE a.login = current_user AND a.portfolio_id = i.portfolio_id))
+), per_payer AS (
+  SELECT it.payer_id,
+         count(*) AS invoices,
+         array_agg(it.id ORDER BY it.priority DESC NULLS LAST, it.due_on) AS invoice_ids,
+         min(it.due_on) AS oldest_due_on,
+         max(it.local_day - it.due_on) AS max_days_overdue,
+         sum(it.balance) AS balance,
+         sum(it.updated_amount) AS updated_amount,
+         sum(it.probability * it.updated_amount) / NULLIF(sum(it.updated_amount), 0) AS probability,
+         sum(it.priority) AS priority,
+         min(it.as_of) AS scored_on
+    FROM items it
+   GROUP BY it.payer_id
+)
+SELECT pp.payer_id, p.name AS payer_name, p.document, p.creditor_id, p.portfolio_id,
+       pp.invoices, pp.invoice_ids, pp.oldest_due_on, pp.max_days_overdue, pp.balance,
+       pp.updated_amount, round(pp.probability::numeric, 4) AS probability, pp.priority, pp.scored_on,
+       bc.channel AS best_channel,
+       lc.channel AS last_contact_channel, lc.at AS last_contact_at, lc.status AS last_contact_status,
+       lc.outcome AS last_outcome
+  FROM per_payer pp
+  JOIN cobranca.payer p ON p.id = pp.payer_id
+  -- the reachable channel (data present, not opted out) that worked best
+  -- with this payer; phone and WhatsApp first when none worked yet
+  LEFT JOIN LATERAL (
+    SELECT ch.channel
+      FROM (VALUES ('whatsapp', 1, p.whatsapp), ('phone', 2, p.phone), ('sms', 3, p.phone),
+                   ('email', 4, p.email), ('letter', 5, p.address)) AS ch(channel, pref, reach)
+      LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE k.status IN ('read', 'replied', 'done')) AS good,
+               count(*) FILTER (WHERE k.status <> 'cancelled') AS tried
+          FROM cobranca.contact k
+         WHERE k.payer_id = p.id AND k.channel = ch.channel AND k.status <> 'scheduled') h ON true
+     WHERE ch.reach IS NOT NULL AND NOT (ch.channel = ANY (p.opt_out))
+     ORDER BY (h.good + 1.0) / (h.tried + 2.0) DESC, ch.pref
+     LIMIT 1) bc ON true
+  LEFT JOIN LATERAL (
+    SELECT k.channel, k.status, k.outcome, GREATEST(k.scheduled_at, k.updated_at) AS at
+      FROM cobranca.contact k
+     WHERE k.payer_id = p.id AND k.status NOT IN ('scheduled', 'cancelled')
+     ORDER BY k.scheduled_at DESC, k.id DESC
+     LIMIT 1) lc ON true
+ ORDER BY pp.priority DESC NULLS LAST, pp.updated_amount DESC NULLS LAST, pp.payer_id;
+COMMENT ON VIEW cobranca.worklist IS
+  'The current user''s work: one line per payer with open overdue invoices in an assigned portfolio (superusers see all), highest priority first; scores as of the last refresh_scores job; masked documents, no health data';
+COMMENT ON COLUMN cobranca.worklist.payer_id IS 'the payer';
+COMMENT ON COLUMN cobranca.worklist.payer_name IS 'the payer''s name';
+COMMENT ON COLUMN cobranca.worklist.document IS 'CPF/CNPJ, masked (***.456.789-**)';
+COMMENT ON COLUMN cobranca.worklist.creditor_id IS 'the creditor';
+COMMENT ON COLUMN cobranca.worklist.portfolio_id IS 'the portfolio';
+COMMENT ON COLUMN cobranca.worklist.invoices IS 'open overdue invoices of the payer';
+COMMENT ON COLUMN cobranca.worklist.invoice_ids IS 'those invoices, highest priority first';
+COMMENT ON COLUMN cobranca.worklist.oldest_due_on IS 'due date of the oldest';
+COMMENT ON COLUMN cobranca.worklist.max_days_overdue IS 'days past due of the oldest, in the payer''s time zone';
+COMMENT ON COLUMN cobranca.worklist.balance IS 'sum of their balances, BRL';
+COMMENT ON COLUMN cobranca.worklist.updated_amount IS 'sum of their updated amounts (balance + fine + interest), BRL, as of scored_on';
+COMMENT ON COLUMN cobranca.worklist.probability IS 'payment probability within 30 days, weighted by updated amount';
+COMMENT ON COLUMN cobranca.worklist.priority IS 'sum of the invoices'' priorities (expected recovery raised by urgency), BRL';
+COMMENT ON COLUMN cobranca.worklist.scored_on IS 'day of the scores shown (last refresh_scores run); NULL for invoices not yet scored';
+COMMENT ON COLUMN cobranca.worklist.best_channel IS 'reachable channel (not opted out) with the best record with this payer';
+COMMENT ON COLUMN cobranca.worklist.last_contact_channel IS 'channel of the latest contact made';
+COMMENT ON COLUMN cobranca.worklist.last_contact_at IS 'when it was scheduled or last updated';
+COMMENT ON COLUMN cobranca.worklist.last_contact_status IS 'its status (sent, delivered, read, replied, failed, done)';
+COMMENT ON COLUMN cobranca.worklist.last_outcome IS 'its outcome as reported (e.g. promise_to_pay, no_answer)';
+GRANT SELECT ON cobranca.worklist TO cobranca_analyst, cobranca_supervisor;
