@@ -21,7 +21,6 @@ CREATE FUNCTION cobranca.invoice_charges(invoice_ids bigint[], as_of date)
   RETURNS TABLE (invoice_id bigint, principal numeric, fine numeric,
                  interest numeric, total numeric)
   LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT i.id, c.principal, c.fine, c.interest, c.total
     FROM cobranca.invoice i
@@ -51,7 +50,6 @@ COMMENT ON FUNCTION cobranca.invoice_charges(bigint[], date) IS
 CREATE FUNCTION cobranca.updated_amount_breakdown(invoice_id bigint, as_of date DEFAULT CURRENT_DATE,
     OUT principal numeric, OUT fine numeric, OUT interest numeric, OUT total numeric)
   LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT c.principal, c.fine, c.interest, c.total
     FROM cobranca.invoice_charges(ARRAY[invoice_id], as_of) c
@@ -62,7 +60,6 @@ COMMENT ON FUNCTION cobranca.updated_amount_breakdown(bigint, date) IS
 CREATE FUNCTION cobranca.updated_amount(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS numeric
   LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT c.total FROM cobranca.invoice_charges(ARRAY[invoice_id], as_of) c
 $$;
@@ -223,7 +220,6 @@ COMMENT ON FUNCTION cobranca.score_feature_names() IS
 CREATE FUNCTION cobranca.score_features(invoice_ids bigint[], days date[])
   RETURNS TABLE (invoice_id bigint, at date, x float8[])
   LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
   WITH t AS MATERIALIZED (
     SELECT u.invoice_id, u.at, i.payer_id, i.kind, i.due_on, i.amount, i.paid_on, c.plan_type
@@ -254,10 +250,10 @@ BEGIN ATOMIC
      GROUP BY pa.payer_id, pa.at
   ), ctc AS (
     SELECT t.invoice_id, t.at, count(*) AS n
-      FROM cobranca.contact c
-      CROSS JOIN LATERAL unnest(c.invoice_ids) AS ci(invoice_id)
-      JOIN t ON t.invoice_id = ci.invoice_id
-     WHERE c.status NOT IN ('scheduled', 'cancelled') AND c.contact_on < t.at
+      FROM t
+      JOIN cobranca.contact c ON c.payer_id = t.payer_id
+     WHERE t.invoice_id = ANY (c.invoice_ids)
+       AND c.status NOT IN ('scheduled', 'cancelled') AND c.contact_on < t.at
      GROUP BY t.invoice_id, t.at
   ), own AS (
     -- the invoice's own share of its payer's history, taken out below
@@ -348,7 +344,6 @@ CREATE FUNCTION cobranca.score_invoices(invoice_ids bigint[], as_of date)
   RETURNS TABLE (invoice_id bigint, model_id bigint, probability float8,
                  updated_amount numeric, priority numeric)
   LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
 AS $$
   WITH m AS (
     SELECT id, coefficients FROM cobranca.score_model WHERE active
@@ -378,20 +373,23 @@ COMMENT ON FUNCTION cobranca.score_invoices(bigint[], date) IS
 
 CREATE FUNCTION cobranca.payment_probability(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS float8
-  LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-  SELECT s.probability FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s
+BEGIN
+  -- plpgsql keeps the plan of the (inlined) set-based statement for the session
+  RETURN (SELECT s.probability FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s);
+END
 $$;
 COMMENT ON FUNCTION cobranca.payment_probability(bigint, date) IS
   'probability, by the active cobranca.score_model, that the invoice is paid within the next 30 days; NULL for an unknown invoice';
 
 CREATE FUNCTION cobranca.priority(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS numeric
-  LANGUAGE sql STABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-  SELECT s.priority FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s
+BEGIN
+  RETURN (SELECT s.priority FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s);
+END
 $$;
 COMMENT ON FUNCTION cobranca.priority(bigint, date) IS
   'expected recovery (probability x updated amount, BRL) raised as the 5-year limitation period and the RN 593 notice day near; 0 for invoices not open';
