@@ -98,6 +98,7 @@ DECLARE
   original numeric := 0;
   updated  numeric := 0;
   channels text[] := '{}';
+  since    date;
 BEGIN
   SELECT c.number, c.plan_name, c.plan_ans_registry, p.name AS payer_name,
          cr.name, cr.document, cr.ans_registry, cr.address, cr.city, cr.uf, cr.pix_key,
@@ -117,6 +118,7 @@ BEGIN
                              to_char(i.competence, 'MM/YYYY'), to_char(i.due_on, 'DD/MM/YYYY'),
                              cobranca.notice_brl(i.balance));
     original := original + i.balance;
+    since := least(since, i.due_on);
     updated := updated + i.balance
                + cobranca.notice_late_charges(i.balance, i.due_on, as_of, k.fine_pct, k.interest_month_pct);
   END LOOP;
@@ -135,6 +137,7 @@ BEGIN
     'Contrato nº %s\n\n'
     'Prezado(a) %s,\n\n'
     'Até %s não identificamos o pagamento das seguintes mensalidades do seu plano de saúde:\n%s'
+    'Período de inadimplência: desde %s (%s dias).\n'
     'Valor original em aberto: %s\n'
     'Valor total atualizado em %s, com multa de %s%% e juros de mora de %s%% ao mês pro rata die: %s\n\n'
     'Prazo para pagamento: 10 (dez) dias corridos contados do recebimento desta notificação. '
@@ -155,6 +158,7 @@ BEGIN
     k.number,
     k.payer_name,
     to_char(as_of, 'DD/MM/YYYY'), lines,
+    to_char(since, 'DD/MM/YYYY'), as_of - since,
     cobranca.notice_brl(original),
     to_char(as_of, 'DD/MM/YYYY'), translate(k.fine_pct::text, '.', ','),
     translate(k.interest_month_pct::text, '.', ','), cobranca.notice_brl(updated),
