@@ -219,7 +219,7 @@ cobranca_document_normalize(PG_FUNCTION_ARGS)
 				 errmsg("invalid %s: check digits do not match", name),
 				 errdetail("The %s %s fails the check-digit test%s.", name, masked,
 						   all_same(buf, want) ? " (a number of one repeated character is never issued)" : ""),
-				 errhint("Check the document with the payer; it may have been mistyped.")));
+				 errhint("Check the document at its source; it may have been mistyped.")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }

@@ -17,10 +17,12 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
@@ -140,6 +142,23 @@ cobranca_check_member(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(false);		/* keep compiler quiet */
 }
 
+/* a date as YYYY-MM-DD whatever DateStyle says: messages must read the same everywhere */
+static char *
+iso_date(DateADT d)
+{
+	struct pg_tm tm;
+	char		buf[MAXDATELEN + 1];
+
+	if (DATE_NOT_FINITE(d))
+		EncodeSpecialDate(d, buf);
+	else
+	{
+		j2date(d + POSTGRES_EPOCH_JDATE, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		EncodeDateOnly(&tm, USE_ISO_DATES, buf);
+	}
+	return pstrdup(buf);
+}
+
 PG_FUNCTION_INFO_V1(cobranca_check_not_before);
 
 /* check_not_before(late_field text, late date, early_field text, early date) */
@@ -156,10 +175,7 @@ cobranca_check_not_before(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("%s is before %s", late_field, early_field),
 				 errdetail("%s is %s and %s is %s.",
-						   late_field,
-						   DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(late))),
-						   early_field,
-						   DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(early)))),
+						   late_field, iso_date(late), early_field, iso_date(early)),
 				 errhint("Check the order of the dates sent.")));
 	PG_RETURN_BOOL(true);
 }
@@ -218,4 +234,46 @@ cobranca_check_channels(PG_FUNCTION_ARGS)
 					 errdetail("Channels are email, sms, whatsapp, phone and letter.")));
 	}
 	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_check_range);
+
+/* check_range(field text, value numeric, low numeric, high numeric): low <= value <= high */
+Datum
+cobranca_check_range(PG_FUNCTION_ARGS)
+{
+	char	   *field = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		value = PG_GETARG_DATUM(1);
+	Datum		low = PG_GETARG_DATUM(2);
+	Datum		high = PG_GETARG_DATUM(3);
+
+	if (numeric_is_nan(DatumGetNumeric(value)) ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, value, low)) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, value, high)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%s is out of range", field),
+				 errdetail("%s is %s; it must be between %s and %s.", field,
+						   DatumGetCString(DirectFunctionCall1(numeric_out, value)),
+						   DatumGetCString(DirectFunctionCall1(numeric_out, low)),
+						   DatumGetCString(DirectFunctionCall1(numeric_out, high)))));
+	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_check_rule);
+
+/*
+ * check_rule(ok boolean, message text, detail text): a CHECK constraint
+ * on several columns that fails with its own words instead of the row.
+ */
+Datum
+cobranca_check_rule(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_GETARG_BOOL(0))
+		PG_RETURN_BOOL(true);
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("%s", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+			 errdetail("%s", text_to_cstring(PG_GETARG_TEXT_PP(2)))));
+	PG_RETURN_BOOL(false);		/* keep compiler quiet */
 }

@@ -56,12 +56,24 @@ cobranca_free_port() {
 cobranca_cluster() {
 	local opts=()
 	while [ "${1:-}" = "-o" ]; do opts+=(-o "$2"); shift 2; done
-	local libdir port
+	local libdir port keyfile
 	libdir=$("$PG_CONFIG" --pkglibdir)
 	port=$(cobranca_free_port)
+	# a master key of the cluster's own (see doc/security.md), outside its
+	# data directory as in production
+	keyfile="$COBRANCA_ROOT/build/keys/master-$port.key"
+	mkdir -p "$(dirname "$keyfile")"
+	( umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$keyfile"; echo >> "$keyfile" )
+	if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1; then
+		chown postgres "$keyfile"
+	fi
 	# -t: the cluster lives in a temporary directory and is removed afterwards
+	local rc=0
 	pg_virtualenv -t -v "$PG_MAJOR" -c "-p $port" \
 		-o "extension_destdir=$STAGE" \
 		-o "dynamic_library_path=$STAGE$libdir:\$libdir" \
-		"${opts[@]}" "$@"
+		-o "cobranca.master_key_file=$keyfile" \
+		"${opts[@]}" "$@" || rc=$?
+	rm -f "$keyfile"
+	return $rc
 }

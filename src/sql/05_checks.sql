@@ -40,6 +40,19 @@ CREATE FUNCTION cobranca.check_channels(field text, channels text[]) RETURNS boo
 COMMENT ON FUNCTION cobranca.check_channels(text, text[]) IS
   'true when every element is a contact channel (email, sms, whatsapp, phone, letter); otherwise raises 23514';
 
+CREATE FUNCTION cobranca.check_range(field text, value numeric, low numeric, high numeric)
+  RETURNS boolean
+  AS 'MODULE_PATHNAME', 'cobranca_check_range'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cobranca.check_range(text, numeric, numeric, numeric) IS
+  'true when low <= value <= high; otherwise raises 23514 naming the field, value and range';
+
+CREATE FUNCTION cobranca.check_rule(ok boolean, message text, detail text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'cobranca_check_rule'
+  LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cobranca.check_rule(boolean, text, text) IS
+  'true unless ok is false, when it raises 23514 with the given message and detail (CHECK constraints over several columns)';
+
 CREATE FUNCTION cobranca.cpf_valid(text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'cobranca_cpf_valid'
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

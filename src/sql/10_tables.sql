@@ -19,22 +19,27 @@ CREATE TABLE cobranca.creditor (
   uf                    text CHECK (cobranca.check_uf('creditor.uf', uf)),
   pix_key               text CHECK (length(pix_key) BETWEEN 1 AND 77),
   fine_pct              numeric(5,2) NOT NULL DEFAULT 2.00
-    CHECK (fine_pct >= 0 AND fine_pct <= 2),
+    CHECK (cobranca.check_range('creditor.fine_pct', fine_pct, 0, 2)),
   interest_month_pct    numeric(5,2) NOT NULL DEFAULT 1.00
-    CHECK (interest_month_pct >= 0 AND interest_month_pct <= 1),
+    CHECK (cobranca.check_range('creditor.interest_month_pct', interest_month_pct, 0, 1)),
   timezone              text NOT NULL DEFAULT 'America/Sao_Paulo'
     CHECK (cobranca.check_timezone('creditor.timezone', timezone)),
   service_phone         text,
   service_email         text,
   service_site          text,
-  notice_day            integer NOT NULL DEFAULT 35 CHECK (notice_day BETWEEN 1 AND 50),
+  notice_day            integer NOT NULL DEFAULT 35
+    CHECK (cobranca.check_range('creditor.notice_day', notice_day, 1, 50)),
   carnival_holiday      boolean NOT NULL DEFAULT false,
   claims_break_even_pct numeric(5,2) NOT NULL DEFAULT 70.00
     CHECK (claims_break_even_pct > 0 AND claims_break_even_pct <= 100),
   created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT creditor_document_valid CHECK (cobranca.cnpj_valid(document)),
+  CONSTRAINT creditor_document_valid
+    CHECK (cobranca.check_rule(cobranca.cnpj_valid(document), 'invalid CNPJ in creditor.document',
+                               'creditor.document must be a CNPJ with matching check digits.')),
   CONSTRAINT creditor_ans_registry_required
-    CHECK (kind <> 'health_plan' OR ans_registry IS NOT NULL),
+    CHECK (cobranca.check_rule(kind <> 'health_plan' OR ans_registry IS NOT NULL,
+                               'creditor.ans_registry is required for a health_plan',
+                               'Health-plan operators print their 6-digit ANS registry on notices and protocols.')),
   CONSTRAINT creditor_document_key UNIQUE (document)
 );
 COMMENT ON TABLE cobranca.creditor IS
@@ -80,6 +85,7 @@ CREATE TABLE cobranca.payer (
   document        text NOT NULL,
   document_cipher bytea,
   document_digest bytea,
+  document_key    smallint REFERENCES cobranca.key_ring,
   name            text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
   email           text CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
   phone           text CHECK (phone ~ '^\+?[0-9]{10,15}$'),
@@ -101,6 +107,7 @@ COMMENT ON TABLE cobranca.payer IS
 COMMENT ON COLUMN cobranca.payer.document IS
   'CPF (person) or CNPJ (company): written in clear by the ERP, punctuation optional; stored masked (***.456.789-**), the clear value only encrypted in document_cipher';
 COMMENT ON COLUMN cobranca.payer.document_cipher IS 'the normalized document, AES-256-GCM encrypted (see doc/security.md)';
+COMMENT ON COLUMN cobranca.payer.document_key IS 'the data key (cobranca.key_ring) under which document_cipher was made';
 COMMENT ON COLUMN cobranca.payer.document_digest IS 'keyed digest (HMAC-SHA-256) of the normalized document, for cobranca.find_payer';
 COMMENT ON COLUMN cobranca.payer.uf IS 'state of residence: decides contact hours and state holidays';
 COMMENT ON COLUMN cobranca.payer.timezone IS 'the payer''s time zone: business-rule dates and contact hours are local to it';
@@ -183,9 +190,13 @@ CREATE TABLE cobranca.invoice (
   CONSTRAINT invoice_due_after_issue
     CHECK (cobranca.check_not_before('invoice.due_on', due_on, 'invoice.issued_on', issued_on)),
   CONSTRAINT invoice_competence_first_day
-    CHECK (competence = date_trunc('month', competence)::date),
+    CHECK (cobranca.check_rule(competence = date_trunc('month', competence)::date,
+                               'invoice.competence must be the first day of a month',
+                               'For example 2026-03-01 for the premium of March 2026.')),
   CONSTRAINT invoice_premium_needs_contract
-    CHECK (kind <> 'premium' OR (contract_id IS NOT NULL AND competence IS NOT NULL)),
+    CHECK (cobranca.check_rule(kind <> 'premium' OR (contract_id IS NOT NULL AND competence IS NOT NULL),
+                               'a premium needs invoice.contract_id and invoice.competence',
+                               'A premium bills one month of a contract: both must be given.')),
   CONSTRAINT invoice_bookkeeping
     CHECK (paid_total >= 0 AND balance >= 0 AND credit >= 0 AND open_disputes >= 0)
 );
@@ -206,6 +217,7 @@ COMMENT ON COLUMN cobranca.invoice.status IS
 COMMENT ON COLUMN cobranca.invoice.open_disputes IS 'number of unanswered disputes (maintained)';
 COMMENT ON COLUMN cobranca.invoice.agreement_id IS 'the active agreement covering it, if any';
 COMMENT ON COLUMN cobranca.invoice.last_payment_on IS 'date of the latest payment, in the payer''s time zone (maintained)';
+COMMENT ON COLUMN cobranca.invoice.updated_at IS 'last direct change of the row (payments and disputes are recorded in their own rows)';
 COMMENT ON COLUMN cobranca.invoice.paid_on IS 'date on which it was settled, in the payer''s time zone (maintained)';
 
 CREATE TABLE cobranca.payment (

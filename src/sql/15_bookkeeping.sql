@@ -1,0 +1,276 @@
+-- Bookkeeping triggers: the tenant key taken from parent rows, payer
+-- documents validated and protected, and each invoice's balance, credit,
+-- status and settlement date kept right by its payments and disputes, in the
+-- same transaction as the write that changed them.
+
+-- The tenant key of child rows (tenant.c): creditor_id, and portfolio_id
+-- where the table has one, are taken from the parent row; a value the writer
+-- supplied must agree with it.
+CREATE FUNCTION cobranca.inherit_tenant() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'cobranca_inherit_tenant'
+  LANGUAGE C;
+COMMENT ON FUNCTION cobranca.inherit_tenant() IS
+  'trigger (parent, fk_column [, ''portfolio'']): fills creditor_id (and portfolio_id) from the parent row, read under the writer''s row-level security';
+
+CREATE TRIGGER assignment_tenant BEFORE INSERT OR UPDATE ON cobranca.assignment
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('portfolio', 'portfolio_id');
+CREATE TRIGGER contract_tenant BEFORE INSERT OR UPDATE ON cobranca.contract
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('payer', 'payer_id', 'portfolio');
+CREATE TRIGGER hospitalization_tenant BEFORE INSERT OR UPDATE ON cobranca.hospitalization
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('contract', 'contract_id');
+CREATE TRIGGER claim_tenant BEFORE INSERT OR UPDATE ON cobranca.claim
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('contract', 'contract_id');
+CREATE TRIGGER payment_tenant BEFORE INSERT OR UPDATE ON cobranca.payment
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('invoice', 'invoice_id');
+CREATE TRIGGER dispute_tenant BEFORE INSERT OR UPDATE ON cobranca.dispute
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('invoice', 'invoice_id');
+-- creditor: the CNPJ is kept in canonical form (no punctuation, upper case)
+CREATE FUNCTION cobranca.creditor_document() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  NEW.document := cobranca.document_normalize('company', NEW.document);
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cobranca.creditor_document() IS
+  'trigger: validates the creditor''s CNPJ and stores it without punctuation';
+
+CREATE TRIGGER creditor_document BEFORE INSERT OR UPDATE OF document ON cobranca.creditor
+  FOR EACH ROW EXECUTE FUNCTION cobranca.creditor_document();
+
+CREATE TRIGGER payer_tenant BEFORE INSERT OR UPDATE ON cobranca.payer
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('portfolio', 'portfolio_id');
+
+-- Payer documents: the ERP writes the CPF or CNPJ in clear, with or without
+-- punctuation; what is stored is the masked form in "document", the
+-- encrypted canonical form and its keyed digest.  The clear value never
+-- reaches a table, a WAL record or a dump.
+CREATE FUNCTION cobranca.payer_document() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  doc text;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.document IS NOT DISTINCT FROM OLD.document THEN
+    IF NEW.kind IS DISTINCT FROM OLD.kind THEN
+      RAISE EXCEPTION 'payer.kind cannot change without the document'
+        USING ERRCODE = 'check_violation',
+              DETAIL = pg_catalog.format('payer %s changes kind from %s to %s but keeps its document.',
+                                         NEW.id, OLD.kind, NEW.kind),
+              HINT = 'Send the new document (a CPF for person, a CNPJ for company) in the same UPDATE.';
+    END IF;
+    -- the protected forms change only together with the document
+    NEW.document_cipher := OLD.document_cipher;
+    NEW.document_digest := OLD.document_digest;
+    NEW.document_key := OLD.document_key;
+    RETURN NEW;
+  END IF;
+
+  IF TG_OP = 'UPDATE' AND pg_catalog.strpos(NEW.document, '*') > 0 THEN
+    -- INSERT ... ON CONFLICT DO UPDATE SET document = EXCLUDED.document hands
+    -- over the proposed row's protected forms: accept them only as a set
+    IF NEW.document_cipher IS NOT NULL AND NEW.document_digest IS NOT NULL
+       AND NEW.document_cipher IS DISTINCT FROM OLD.document_cipher THEN
+      NEW.document_key := pg_catalog.get_byte(NEW.document_cipher, 1);
+      RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'payer.document cannot be set to a masked value'
+      USING ERRCODE = 'check_violation',
+            DETAIL = pg_catalog.format('payer %s: document %s is a masked form.', NEW.id, NEW.document),
+            HINT = 'Write the document in clear, or in INSERT ... ON CONFLICT DO UPDATE set document, document_cipher and document_digest from EXCLUDED together.';
+  END IF;
+
+  IF TG_OP = 'INSERT' AND pg_catalog.strpos(NEW.document, '*') > 0
+     AND NEW.document_cipher IS NOT NULL AND NEW.document_digest IS NOT NULL
+     AND pg_catalog.has_function_privilege('cobranca.document_decrypt(bytea)', 'EXECUTE') THEN
+    -- a row that arrives already protected (pg_restore, a copy between
+    -- databases sharing the key ring) is accepted when its parts agree
+    doc := cobranca.document_decrypt(NEW.document_cipher);
+    IF cobranca.document_mask(NEW.kind, cobranca.document_normalize(NEW.kind, doc)) = NEW.document
+       AND cobranca.document_digest(doc) = NEW.document_digest THEN
+      NEW.document_key := pg_catalog.get_byte(NEW.document_cipher, 1);
+      RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'payer.document_cipher, document_digest and document disagree'
+      USING ERRCODE = 'check_violation',
+            DETAIL = pg_catalog.format('payer %s: the ciphertext does not match the masked document or the digest.',
+                                       NEW.external_id),
+            HINT = 'Write the document in clear and let cobranca protect it.';
+  END IF;
+
+  doc := cobranca.document_normalize(NEW.kind, NEW.document);
+  NEW.document := cobranca.document_mask(NEW.kind, doc);
+  NEW.document_cipher := cobranca.document_encrypt(doc);
+  NEW.document_digest := cobranca.document_digest(doc);
+  -- ciphertext layout: version | key id | iv | tag | ciphertext (crypto.c)
+  NEW.document_key := pg_catalog.get_byte(NEW.document_cipher, 1);
+  IF TG_OP = 'UPDATE' THEN
+    NEW.updated_at := pg_catalog.now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cobranca.payer_document() IS
+  'trigger: validates the payer''s CPF/CNPJ, stores it masked, encrypted and digested, never in clear';
+
+CREATE TRIGGER payer_document BEFORE INSERT OR UPDATE ON cobranca.payer
+  FOR EACH ROW EXECUTE FUNCTION cobranca.payer_document();
+
+-- contract: tenant from the payer; RN 593 applies by default to plans a
+-- person pays directly
+CREATE FUNCTION cobranca.contract_defaults() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF NEW.paid_by_person IS NULL THEN
+    NEW.paid_by_person := NEW.plan_type IN ('individual', 'family');
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.status IS DISTINCT FROM OLD.status THEN
+    NEW.status_changed_at := pg_catalog.now();
+  END IF;
+  IF NEW.status = 'active' THEN
+    NEW.status_reason := NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cobranca.contract_defaults() IS
+  'trigger: paid_by_person defaults by plan type; status_changed_at kept';
+
+CREATE TRIGGER contract_defaults BEFORE INSERT OR UPDATE ON cobranca.contract
+  FOR EACH ROW EXECUTE FUNCTION cobranca.contract_defaults();
+
+-- invoice: tenant from the payer; balance, credit, status and paid_on derived
+-- from what was paid and disputed.
+ALTER TABLE cobranca.invoice ADD COLUMN cancelled_at timestamptz;
+COMMENT ON COLUMN cobranca.invoice.cancelled_at IS 'when the invoice was cancelled (maintained); later payments are refused';
+
+CREATE TRIGGER invoice_tenant BEFORE INSERT OR UPDATE ON cobranca.invoice
+  FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('payer', 'payer_id', 'portfolio');
+
+CREATE FUNCTION cobranca.invoice_bookkeeping() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  -- an unknown status must fail here: the derivation below would hide it
+  PERFORM cobranca.check_member('invoice.status', NEW.status,
+                                '{open,paid,disputed,in_agreement,cancelled,written_off}');
+  IF TG_OP = 'INSERT' THEN
+    -- what was paid and disputed comes from payment and dispute rows only
+    NEW.paid_total := 0;
+    NEW.open_disputes := 0;
+    NEW.last_payment_on := NULL;
+  ELSE
+    IF OLD.status IN ('cancelled', 'written_off') AND NEW.status IS DISTINCT FROM OLD.status THEN
+      RAISE EXCEPTION 'invoice status % is final', OLD.status
+        USING ERRCODE = 'check_violation',
+              DETAIL = pg_catalog.format('invoice %s cannot change from %s to %s.', OLD.id, OLD.status, NEW.status),
+              HINT = 'Issue a new invoice instead.';
+    END IF;
+    IF pg_catalog.pg_trigger_depth() = 1
+       AND (NEW.paid_total IS DISTINCT FROM OLD.paid_total
+            OR NEW.open_disputes IS DISTINCT FROM OLD.open_disputes
+            OR NEW.last_payment_on IS DISTINCT FROM OLD.last_payment_on) THEN
+      RAISE EXCEPTION 'invoice.paid_total, open_disputes and last_payment_on are maintained by cobranca'
+        USING ERRCODE = 'check_violation',
+              DETAIL = pg_catalog.format('invoice %s: an UPDATE tried to set them directly.', OLD.id),
+              HINT = 'Insert, correct or delete payment and dispute rows instead.';
+    END IF;
+  END IF;
+
+  NEW.balance := GREATEST(NEW.amount - NEW.paid_total, 0);
+  NEW.credit := GREATEST(NEW.paid_total - NEW.amount, 0);
+
+  IF NEW.status = 'cancelled' THEN
+    NEW.cancelled_at := COALESCE(NEW.cancelled_at, pg_catalog.now());
+  ELSIF NEW.status <> 'written_off' THEN
+    NEW.status := CASE
+                    WHEN NEW.balance = 0 THEN 'paid'
+                    WHEN NEW.open_disputes > 0 THEN 'disputed'
+                    WHEN NEW.agreement_id IS NOT NULL THEN 'in_agreement'
+                    ELSE 'open'
+                  END;
+  END IF;
+  NEW.paid_on := CASE WHEN NEW.balance = 0 THEN NEW.last_payment_on END;
+  -- updated_at records direct changes; payments and disputes have their own rows
+  IF TG_OP = 'UPDATE' AND pg_catalog.pg_trigger_depth() = 1 THEN
+    NEW.updated_at := pg_catalog.now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cobranca.invoice_bookkeeping() IS
+  'trigger: derives balance, credit, status and paid_on; cancelled and written_off are final';
+
+-- named so that it fires after invoice_tenant (triggers fire in name order)
+CREATE TRIGGER invoice_zbookkeeping BEFORE INSERT OR UPDATE ON cobranca.invoice
+  FOR EACH ROW EXECUTE FUNCTION cobranca.invoice_bookkeeping();
+
+-- payment: adds to (or takes from) the invoice's paid total.  The update
+-- uses the latest row version, so concurrent payments on one invoice all
+-- count; a payment dated after the invoice's cancellation is refused.
+CREATE FUNCTION cobranca.payment_book() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  inv record;
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE cobranca.invoice i
+       SET paid_total = i.paid_total - OLD.amount,
+           last_payment_on = (SELECT pg_catalog.max((p.paid_at AT TIME ZONE y.timezone)::date)
+                                FROM cobranca.payment p, cobranca.payer y
+                               WHERE p.invoice_id = i.id AND y.id = i.payer_id
+                                 AND p.id <> OLD.id)
+     WHERE i.id = OLD.invoice_id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    UPDATE cobranca.invoice i
+       SET paid_total = i.paid_total + NEW.amount,
+           last_payment_on = GREATEST(i.last_payment_on, (NEW.paid_at AT TIME ZONE y.timezone)::date)
+      FROM cobranca.payer y
+     WHERE i.id = NEW.invoice_id AND y.id = i.payer_id
+    RETURNING i.id, i.status, i.cancelled_at INTO inv;
+    IF inv.status = 'cancelled' AND NEW.paid_at >= inv.cancelled_at THEN
+      RAISE EXCEPTION 'payment on a cancelled invoice'
+        USING ERRCODE = 'check_violation',
+              DETAIL = pg_catalog.format('invoice %s was cancelled at %s; payment.paid_at is %s.',
+                                         inv.id, inv.cancelled_at, NEW.paid_at),
+              HINT = 'Record the money against the invoice that replaced it.';
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cobranca.payment_book() IS
+  'trigger: keeps invoice.paid_total and last_payment_on; refuses payments after a cancellation';
+
+CREATE TRIGGER payment_book AFTER INSERT OR UPDATE OF amount, invoice_id, paid_at OR DELETE
+  ON cobranca.payment FOR EACH ROW EXECUTE FUNCTION cobranca.payment_book();
+
+-- dispute: counts the invoice's unanswered disputes
+CREATE FUNCTION cobranca.dispute_book() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.answered_on IS NULL THEN
+    UPDATE cobranca.invoice SET open_disputes = open_disputes - 1 WHERE id = OLD.invoice_id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.answered_on IS NULL THEN
+    UPDATE cobranca.invoice SET open_disputes = open_disputes + 1 WHERE id = NEW.invoice_id;
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cobranca.dispute_book() IS
+  'trigger: keeps invoice.open_disputes, and so the disputed status';
+
+CREATE TRIGGER dispute_book AFTER INSERT OR UPDATE OF answered_on, invoice_id OR DELETE
+  ON cobranca.dispute FOR EACH ROW EXECUTE FUNCTION cobranca.dispute_book();

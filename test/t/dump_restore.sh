@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# pg_dump of a database using cobranca, restored into a fresh database, keeps
+# every row of every table, the sequences' positions and the documents
+# readable; the ERP can go on writing.
+set -uo pipefail
+src=cobranca_dump_src_$$
+dst=cobranca_dump_dst_$$
+dump=$(mktemp)
+trap 'dropdb --if-exists "$src"; dropdb --if-exists "$dst"; rm -f "$dump"' EXIT
+echo "1..6"
+q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+createdb "$src" && q "$src" "CREATE EXTENSION cobranca" &&
+	q "$src" "SELECT count(*) FROM cobranca.generate_sample(7, 300, 6)" >/dev/null
+
+# one fingerprint per table: row count and an md5 over the rows in id order
+fingerprint() {
+	q "$1" "SELECT string_agg(t || ':' || n || ':' || h, ' ' ORDER BY t) FROM (
+	          SELECT c.relname AS t,
+	                 (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM cobranca.%I', c.relname), false, true, '')))[1]::text AS n,
+	                 (xpath('/row/h/text()', query_to_xml(format('SELECT md5(string_agg(x::text, ''|'' ORDER BY x.id)) AS h FROM cobranca.%I x', c.relname), false, true, '')))[1]::text AS h
+	            FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+	           WHERE s.nspname = 'cobranca' AND c.relkind IN ('r', 'p')
+	             AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'id')) f"
+}
+
+before=$(fingerprint "$src")
+pg_dump -Fc -d "$src" -f "$dump" && echo "ok 1 - pg_dump" || echo "not ok 1 - pg_dump"
+createdb "$dst"
+if pg_restore -d "$dst" --exit-on-error "$dump" 2>/tmp/restore.err.$$; then
+	echo "ok 2 - pg_restore into a fresh database"
+else
+	echo "not ok 2 - pg_restore into a fresh database"; sed 's/^/# /' /tmp/restore.err.$$
+fi
+rm -f /tmp/restore.err.$$
+after=$(fingerprint "$dst")
+if [ -n "$before" ] && [ "$before" = "$after" ]; then
+	echo "ok 3 - every row of every table is restored unchanged"
+else
+	echo "not ok 3 - every row of every table is restored unchanged"
+	diff <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | sed 's/^/# /'
+fi
+
+n=$(q "$dst" "SELECT count(*) FROM cobranca.payer WHERE cobranca.document_decrypt(document_cipher) IS NOT NULL AND cobranca.cpf_valid(cobranca.document_decrypt(document_cipher))")
+total=$(q "$dst" "SELECT count(*) FROM cobranca.payer")
+[ "$n" -gt 0 ] && [ "$n" = "$total" ] && echo "ok 4 - every restored document decrypts to a valid CPF ($n)" \
+	|| echo "not ok 4 - restored documents decrypt ($n of $total)"
+
+# the sequences were restored too: new rows get fresh ids
+if q "$dst" "INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+             SELECT id, 'after-restore', 'private', current_date, current_date + 10, 99.90
+               FROM cobranca.payer ORDER BY id LIMIT 1" 2>&1; then
+	echo "ok 5 - new invoices can be written after the restore"
+else
+	echo "not ok 5 - new invoices can be written after the restore"
+fi
+
+bal=$(q "$dst" "SELECT count(*) FROM cobranca.invoice i
+                 WHERE i.balance <> GREATEST(i.amount - COALESCE((SELECT sum(amount) FROM cobranca.payment p WHERE p.invoice_id = i.id), 0), 0)")
+[ "$bal" = "0" ] && echo "ok 6 - every restored balance equals amount minus payments" \
+	|| echo "not ok 6 - $bal restored balances disagree with their payments"
