@@ -15,7 +15,6 @@ CREATE TABLE cobranca.channel_cost (
   channel     text NOT NULL
     CHECK (cobranca.check_member('channel_cost.channel', channel, '{email,sms,whatsapp,phone,letter}')),
   cost        numeric(12,4) NOT NULL CHECK (cost >= 0),
-  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT channel_cost_key UNIQUE NULLS NOT DISTINCT (creditor_id, channel)
 );
 COMMENT ON TABLE cobranca.channel_cost IS
