@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "cobranca.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,6 +22,7 @@ int			cobranca_naptime = 60;
 int			cobranca_max_contacts_per_day = 1;
 char	   *cobranca_master_key_file = NULL;
 int			cobranca_job_run_retention = 30;
+int			cobranca_audit_retention_days = 0;
 
 void		_PG_init(void);
 
@@ -103,5 +105,22 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("cobranca.audit_retention_days",
+							"Days after which sealed audit rows may be purged by the seal_audit job; 0 keeps them forever.",
+							"Unsealed rows and rows of a creditor under legal hold (cobranca.audit_hold) are never purged.",
+							&cobranca_audit_retention_days,
+							0, 0, 36500,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("cobranca");
+
+	/*
+	 * The background worker exists only when the library is preloaded, and
+	 * never while pg_upgrade runs the server.  Without preloading the jobs
+	 * still run through cobranca.run_jobs().
+	 */
+	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+		CobrancaRegisterWorker();
 }

@@ -16,5 +16,6 @@ extern int	cobranca_naptime;
 extern int	cobranca_max_contacts_per_day;
 extern char *cobranca_master_key_file;
 extern int	cobranca_job_run_retention;
+extern int	cobranca_audit_retention_days;
 
 #endif							/* COBRANCA_H */

@@ -1,0 +1,954 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  The audit log: capture trigger, append-only guard, hash-chain sealing,
+ *	  verification and retention.
+ *
+ * Capture.  cobranca.audit_capture() is an AFTER ROW trigger on every domain
+ * table.  It writes one row into cobranca.audit_log in the same transaction:
+ * clock time, top-level transaction id, session and current user,
+ * application name, client address, table, row id, creditor_id, and the
+ * old and new values as jsonb (only the changed columns of an UPDATE;
+ * document_cipher and document_digest never appear).  The row is inserted
+ * directly into the heap and its indexes, as the catalog code does: no
+ * executor, no SPI, no privilege on audit_log needed by the writer.
+ *
+ * Chain.  Writers never touch the chain, so they never wait on each other.
+ * cobranca.audit_seal() appends the rows committed since the previous seal
+ * to cobranca.audit_seal, one chain per creditor (chain 0 for rows without
+ * one), in id order: hash = SHA-256(label | chain | seq | previous hash |
+ * canonical row).  Which rows are new is decided with snapshots: the seal
+ * stores the snapshot it started from, and the next seal takes the rows
+ * whose transaction is not visible in it (those committed since, or still
+ * running then).  Rows are never updated: sealing only inserts.
+ *
+ * Append-only.  UPDATE, DELETE and TRUNCATE of audit_log and audit_seal are
+ * refused by triggers for everybody, the owner included; only the retention
+ * purge of this file deletes, and only sealed rows, never legally held ones.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inet.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/xid8.h"
+
+#include "cobranca.h"
+#include "crypto.h"
+
+/* audit_log columns, by name */
+enum
+{
+	AL_ID, AL_LOGGED_AT, AL_TXID, AL_SESSION_USER, AL_CURRENT_USER,
+	AL_APPLICATION, AL_CLIENT_ADDR, AL_TABLE, AL_OPERATION, AL_ROW_ID,
+	AL_CREDITOR_ID, AL_OLD, AL_NEW, AL_REASON, AL_NCOLS
+};
+static const char *const audit_log_columns[AL_NCOLS] = {
+	"id", "logged_at", "txid", "session_user_name", "current_user_name",
+	"application_name", "client_addr", "table_name", "operation", "row_id",
+	"creditor_id", "old_values", "new_values", "reason"
+};
+
+/* audit_seal columns, by name */
+enum
+{
+	AS_AUDIT_ID, AS_CHAIN_ID, AS_SEQ, AS_SEALED_AT, AS_PREV_HASH, AS_HASH, AS_NCOLS
+};
+static const char *const audit_seal_columns[AS_NCOLS] = {
+	"audit_id", "chain_id", "seq", "sealed_at", "prev_hash", "hash"
+};
+
+typedef struct DirectTable
+{
+	Oid			relid;
+	Oid			idseq;			/* identity sequence of "id", if any */
+	AttrNumber	attnum[AL_NCOLS];
+} DirectTable;
+
+static DirectTable audit_log_table;
+static DirectTable audit_seal_table;
+
+/* set only while the retention purge deletes */
+static bool purge_in_progress = false;
+
+/* the client's address, computed once per backend */
+static bool client_addr_done = false;
+static Datum client_addr_datum;
+static bool client_addr_null = true;
+
+/* ---------------------------------------------------------------------
+ * Direct insertion into the extension's own tables.
+ * ---------------------------------------------------------------------
+ */
+
+static Oid
+cobranca_relid(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("cobranca", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table cobranca.%s does not exist", relname),
+				 errhint("CREATE EXTENSION cobranca creates it.")));
+	return relid;
+}
+
+static DirectTable *
+direct_table(DirectTable *t, const char *relname, const char *const *cols, int ncols)
+{
+	Oid			relid = cobranca_relid(relname);
+
+	if (t->relid == relid)
+		return t;
+	for (int i = 0; i < ncols; i++)
+	{
+		AttrNumber	a = get_attnum(relid, cols[i]);
+
+		if (a == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column %s of cobranca.%s does not exist", cols[i], relname)));
+		t->attnum[i] = a;
+	}
+	t->idseq = strcmp(cols[0], "id") == 0 ? getIdentitySequence(relid, t->attnum[0], false) : InvalidOid;
+	t->relid = relid;
+	return t;
+}
+
+/* values/nulls are indexed by our column enum; the rest of the row is NULL */
+static void
+direct_insert(DirectTable *t, int ncols, Datum *vals, bool *nulls)
+{
+	Relation	rel = table_open(t->relid, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum	   *v = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *n = palloc(sizeof(bool) * desc->natts);
+	HeapTuple	tup;
+
+	memset(n, true, sizeof(bool) * desc->natts);
+	for (int i = 0; i < ncols; i++)
+	{
+		v[t->attnum[i] - 1] = vals[i];
+		n[t->attnum[i] - 1] = nulls[i];
+	}
+	tup = heap_form_tuple(desc, v, n);
+	CatalogTupleInsert(rel, tup);
+	heap_freetuple(tup);
+	table_close(rel, NoLock);
+}
+
+static void
+load_client_addr(void)
+{
+	LOCAL_FCINFO(fc, 0);
+	Datum		d;
+
+	InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
+	d = inet_client_addr(fc);
+	client_addr_null = fc->isnull;
+	if (!fc->isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		client_addr_datum = datumCopy(d, false, -1);
+		MemoryContextSwitchTo(old);
+	}
+	client_addr_done = true;
+}
+
+/*
+ * Append one row to audit_log; returns its id.  Forces a transaction id
+ * before drawing the row id, so that the seal's snapshot test is exact.
+ */
+static int64
+audit_append(const char *table_name, const char *operation,
+			 bool has_row, int64 row_id, bool has_creditor, int64 creditor_id,
+			 Datum old_values, bool old_null, Datum new_values, bool new_null,
+			 const char *reason)
+{
+	DirectTable *t = direct_table(&audit_log_table, "audit_log", audit_log_columns, AL_NCOLS);
+	Datum		v[AL_NCOLS];
+	bool		n[AL_NCOLS];
+	FullTransactionId fxid = GetTopFullTransactionId();
+	int64		id = nextval_internal(t->idseq, false);
+	char	   *su = GetUserNameFromId(GetSessionUserId(), true);
+	char	   *cu = GetUserNameFromId(GetUserId(), true);
+	NameData	sun,
+				cun,
+				tn;
+
+	if (!client_addr_done)
+		load_client_addr();
+	memset(n, false, sizeof(n));
+	namestrcpy(&sun, su ? su : "?");
+	namestrcpy(&cun, cu ? cu : "?");
+	namestrcpy(&tn, table_name);
+	v[AL_ID] = Int64GetDatum(id);
+	v[AL_LOGGED_AT] = TimestampTzGetDatum(GetCurrentTimestamp());
+	v[AL_TXID] = FullTransactionIdGetDatum(fxid);
+	v[AL_SESSION_USER] = NameGetDatum(&sun);
+	v[AL_CURRENT_USER] = NameGetDatum(&cun);
+	if (application_name && application_name[0])
+		v[AL_APPLICATION] = CStringGetTextDatum(application_name);
+	else
+		n[AL_APPLICATION] = true;
+	v[AL_CLIENT_ADDR] = client_addr_datum;
+	n[AL_CLIENT_ADDR] = client_addr_null;
+	v[AL_TABLE] = NameGetDatum(&tn);
+	v[AL_OPERATION] = CStringGetTextDatum(operation);
+	v[AL_ROW_ID] = Int64GetDatum(row_id);
+	n[AL_ROW_ID] = !has_row;
+	v[AL_CREDITOR_ID] = Int64GetDatum(creditor_id);
+	n[AL_CREDITOR_ID] = !has_creditor;
+	v[AL_OLD] = old_values;
+	n[AL_OLD] = old_null;
+	v[AL_NEW] = new_values;
+	n[AL_NEW] = new_null;
+	if (reason)
+		v[AL_REASON] = CStringGetTextDatum(reason);
+	else
+		n[AL_REASON] = true;
+	direct_insert(t, AL_NCOLS, v, n);
+	return id;
+}
+
+/* ---------------------------------------------------------------------
+ * The capture trigger.
+ * ---------------------------------------------------------------------
+ */
+
+typedef enum JsonKind
+{
+	JK_SKIP, JK_NUMBER, JK_BOOL, JK_JSON, JK_STRING
+} JsonKind;
+
+typedef struct CaptureCache
+{
+	Oid			relid;
+	int			natts;
+	AttrNumber	id_att;
+	AttrNumber	creditor_att;
+	JsonKind   *kind;
+	FmgrInfo   *out;
+} CaptureCache;
+
+static bool
+redacted_column(const char *name)
+{
+	return strcmp(name, "document_cipher") == 0 || strcmp(name, "document_digest") == 0;
+}
+
+static CaptureCache *
+capture_cache(FunctionCallInfo fcinfo, Relation rel)
+{
+	CaptureCache *c = (CaptureCache *) fcinfo->flinfo->fn_extra;
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+
+	if (c != NULL && c->relid == RelationGetRelid(rel) && c->natts == desc->natts)
+		return c;
+	c = MemoryContextAllocZero(mcxt, sizeof(CaptureCache));
+	c->relid = RelationGetRelid(rel);
+	c->natts = desc->natts;
+	c->kind = MemoryContextAllocZero(mcxt, sizeof(JsonKind) * desc->natts);
+	c->out = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Oid			outfn;
+		bool		varlena;
+
+		if (att->attisdropped || redacted_column(NameStr(att->attname)))
+		{
+			c->kind[i] = JK_SKIP;
+			continue;
+		}
+		if (strcmp(NameStr(att->attname), "id") == 0 && att->atttypid == INT8OID)
+			c->id_att = i + 1;
+		if (strcmp(NameStr(att->attname), "creditor_id") == 0 && att->atttypid == INT8OID)
+			c->creditor_att = i + 1;
+		switch (att->atttypid)
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case OIDOID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+				c->kind[i] = JK_NUMBER;
+				break;
+			case BOOLOID:
+				c->kind[i] = JK_BOOL;
+				break;
+			case JSONOID:
+			case JSONBOID:
+				c->kind[i] = JK_JSON;
+				break;
+			default:
+				c->kind[i] = JK_STRING;
+				break;
+		}
+		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
+		fmgr_info_cxt(outfn, &c->out[i], mcxt);
+	}
+	/* the creditor table is its own tenant */
+	if (c->creditor_att == 0 && strcmp(RelationGetRelationName(rel), "creditor") == 0)
+		c->creditor_att = c->id_att;
+	fcinfo->flinfo->fn_extra = c;
+	return c;
+}
+
+static void
+append_json_value(StringInfo buf, CaptureCache *c, int i, Datum d)
+{
+	char	   *s = OutputFunctionCall(&c->out[i], d);
+
+	switch (c->kind[i])
+	{
+		case JK_NUMBER:
+			if (strcmp(s, "NaN") == 0 || strstr(s, "Infinity") != NULL)
+				escape_json(buf, s);
+			else
+				appendStringInfoString(buf, s);
+			break;
+		case JK_BOOL:
+			appendStringInfoString(buf, s[0] == 't' ? "true" : "false");
+			break;
+		case JK_JSON:
+			appendStringInfoString(buf, s);
+			break;
+		default:
+			escape_json(buf, s);
+			break;
+	}
+	pfree(s);
+}
+
+/*
+ * The row (or, with "other", only the columns that differ from it) as a
+ * jsonb object.
+ */
+static Datum
+row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
+{
+	StringInfoData buf;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		isnull;
+		Datum		d;
+
+		if (c->kind[i] == JK_SKIP)
+			continue;
+		d = heap_getattr(tup, i + 1, desc, &isnull);
+		if (other != NULL)
+		{
+			bool		onull;
+			Datum		od = heap_getattr(other, i + 1, desc, &onull);
+
+			if (isnull && onull)
+				continue;
+			if (!isnull && !onull && datumIsEqual(d, od, att->attbyval, att->attlen))
+				continue;
+		}
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		escape_json(&buf, NameStr(att->attname));
+		appendStringInfoChar(&buf, ':');
+		if (isnull)
+			appendStringInfoString(&buf, "null");
+		else
+			append_json_value(&buf, c, i, d);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+static bool
+get_int8_att(HeapTuple tup, TupleDesc desc, AttrNumber att, int64 *out)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (att == 0 || tup == NULL)
+		return false;
+	d = heap_getattr(tup, att, desc, &isnull);
+	if (isnull)
+		return false;
+	*out = DatumGetInt64(d);
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_capture);
+
+/* audit_capture(): AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW */
+Datum
+cobranca_audit_capture(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	CaptureCache *c;
+	HeapTuple	oldt = NULL,
+				newt = NULL;
+	const char *op;
+	Datum		oldj = (Datum) 0,
+				newj = (Datum) 0;
+	int64		row_id = 0,
+				creditor_id = 0;
+	bool		has_row,
+				has_creditor;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cobranca.audit_capture() must be fired AFTER ... FOR EACH ROW")));
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	c = capture_cache(fcinfo, rel);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		op = "INSERT";
+		newt = td->tg_trigtuple;
+		newj = row_to_jsonb(c, desc, newt, NULL);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		op = "UPDATE";
+		oldt = td->tg_trigtuple;
+		newt = td->tg_newtuple;
+		oldj = row_to_jsonb(c, desc, oldt, newt);
+		newj = row_to_jsonb(c, desc, newt, oldt);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		op = "DELETE";
+		oldt = td->tg_trigtuple;
+		oldj = row_to_jsonb(c, desc, oldt, NULL);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cobranca.audit_capture() fires on INSERT, UPDATE or DELETE only")));
+
+	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
+	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
+	(void) audit_append(RelationGetRelationName(rel), op, has_row, row_id,
+						has_creditor, creditor_id,
+						oldj, oldt == NULL, newj, newt == NULL, NULL);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_note);
+
+/*
+ * audit_note(table_name, operation, row_id, creditor_id, reason, detail jsonb)
+ * → bigint: an audit row for something that is not a row change, such as a
+ * document shown by reveal_document().  Not executable by the roles.
+ */
+Datum
+cobranca_audit_note(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("audit_note needs a table name and an operation")));
+	PG_RETURN_INT64(audit_append(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								 text_to_cstring(PG_GETARG_TEXT_PP(1)),
+								 !PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
+								 !PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
+								 (Datum) 0, true,
+								 PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5),
+								 PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4))));
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_refuse);
+
+/* audit_refuse(): BEFORE UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement) */
+Datum
+cobranca_audit_refuse(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cobranca.audit_refuse() must be fired as a trigger")));
+	if (purge_in_progress && TRIGGER_FIRED_BY_DELETE(td->tg_event) &&
+		TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		return PointerGetDatum(td->tg_trigtuple);
+	what = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "UPDATE" :
+		TRIGGER_FIRED_BY_DELETE(td->tg_event) ? "DELETE" : "TRUNCATE";
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cobranca.%s is append-only: %s is refused",
+					RelationGetRelationName(td->tg_relation), what),
+			 errdetail("Audit rows are never changed or removed, by any role, the owner included."),
+			 errhint("Old sealed rows are removed only by the retention purge (cobranca.audit_purge)."),
+			 errtableconstraint(td->tg_relation, "append_only")));
+	return PointerGetDatum(NULL);	/* keep compiler quiet */
+}
+
+/* ---------------------------------------------------------------------
+ * The hash chain.
+ * ---------------------------------------------------------------------
+ */
+
+static void
+add_be64(CobrancaSha256Ctx *ctx, uint64 v)
+{
+	uint8		b[8];
+
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8) (v & 0xFF);
+	CobrancaSha256Add(ctx, b, 8);
+}
+
+/*
+ * SHA-256 over the label, the chain, the position, the previous hash and
+ * the row's non-null columns as name, length and canonical value (time
+ * stamps as microseconds, others by their output function, which for the
+ * column types of audit_log does not depend on any setting).  NULL columns
+ * are left out, so that a column added later leaves old hashes valid.
+ */
+static void
+hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row,
+			   uint8 *out)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	int32		typmod = HeapTupleHeaderGetTypMod(row);
+	TupleDesc	desc = lookup_rowtype_tupdesc(typid, typmod);
+	HeapTupleData tup;
+	Datum	   *vals = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	CobrancaSha256Ctx *ctx = CobrancaSha256Begin();
+	static const char label[] = "cobranca audit v1";
+
+	tup.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tup.t_self);
+	tup.t_tableOid = InvalidOid;
+	tup.t_data = row;
+	heap_deform_tuple(&tup, desc, vals, nulls);
+
+	CobrancaSha256Add(ctx, label, sizeof(label));
+	add_be64(ctx, (uint64) chain_id);
+	add_be64(ctx, (uint64) seq);
+	CobrancaSha256Add(ctx, prev, COBRANCA_SHA256_LEN);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char	   *s;
+		uint32		len;
+		uint8		lb[4];
+
+		if (att->attisdropped || nulls[i])
+			continue;
+		switch (att->atttypid)
+		{
+			case TIMESTAMPTZOID:
+			case TIMESTAMPOID:
+				s = psprintf(INT64_FORMAT, DatumGetInt64(vals[i]));
+				break;
+			case DATEOID:
+				s = psprintf("%d", DatumGetInt32(vals[i]));
+				break;
+			default:
+				{
+					Oid			outfn;
+					bool		varlena;
+
+					getTypeOutputInfo(att->atttypid, &outfn, &varlena);
+					s = OidOutputFunctionCall(outfn, vals[i]);
+				}
+		}
+		len = strlen(s);
+		lb[0] = len >> 24;
+		lb[1] = len >> 16;
+		lb[2] = len >> 8;
+		lb[3] = len;
+		CobrancaSha256Add(ctx, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
+		CobrancaSha256Add(ctx, lb, 4);
+		CobrancaSha256Add(ctx, s, len);
+		pfree(s);
+	}
+	CobrancaSha256End(ctx, out);
+	ReleaseTupleDesc(desc);
+	pfree(vals);
+	pfree(nulls);
+}
+
+typedef struct ChainHead
+{
+	int64		chain_id;
+	int64		seq;
+	uint8		hash[COBRANCA_SHA256_LEN];
+} ChainHead;
+
+static bytea *
+hash_bytea(const uint8 *h)
+{
+	bytea	   *b = palloc(VARHDRSZ + COBRANCA_SHA256_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + COBRANCA_SHA256_LEN);
+	memcpy(VARDATA(b), h, COBRANCA_SHA256_LEN);
+	return b;
+}
+
+static void
+copy_hash(Datum d, uint8 *out, const char *what)
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	if (VARSIZE_ANY_EXHDR(b) != COBRANCA_SHA256_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("malformed %s in cobranca.audit_seal", what)));
+	memcpy(out, VARDATA_ANY(b), COBRANCA_SHA256_LEN);
+}
+
+static ChainHead *
+chain_head(HTAB *heads, SPIPlanPtr head_plan, int64 chain_id)
+{
+	bool		found;
+	ChainHead  *h = hash_search(heads, &chain_id, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		Datum		arg = Int64GetDatum(chain_id);
+
+		h->seq = 0;
+		memset(h->hash, 0, COBRANCA_SHA256_LEN);
+		if (SPI_execute_plan(head_plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the head of an audit chain");
+		if (SPI_processed == 1)
+		{
+			bool		n1,
+						n2;
+
+			h->seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1));
+			copy_hash(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2),
+					  h->hash, "hash");
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return h;
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_seal);
+
+/*
+ * audit_seal() → bigint: seal the audit rows committed since the last seal
+ * into their creditor's chain; returns how many.  Sealers wait for one
+ * another (a row lock on audit_seal_state); writers never wait for them.
+ */
+Datum
+cobranca_audit_seal(PG_FUNCTION_ARGS)
+{
+	DirectTable *seal = direct_table(&audit_seal_table, "audit_seal", audit_seal_columns, AS_NCOLS);
+	HASHCTL		ctl;
+	HTAB	   *heads;
+	SPIPlanPtr	head_plan;
+	Oid			argtype = INT8OID;
+	Portal		portal;
+	Datum		snapshot;
+	int64		sealed = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	SPI_connect();
+	if (SPI_execute("SELECT last_snapshot FROM cobranca.audit_seal_state FOR UPDATE", false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cobranca.audit_seal_state must hold exactly one row")));
+	/* the snapshot this seal starts from: what the next seal will skip */
+	if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not take a snapshot");
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		snapshot = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		snapshot = datumCopy(snapshot, false, -1);
+		MemoryContextSwitchTo(old);
+	}
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(ChainHead);
+	ctl.hcxt = CurrentMemoryContext;
+	heads = hash_create("cobranca audit chain heads", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	head_plan = SPI_prepare("SELECT seq, hash FROM cobranca.audit_seal WHERE chain_id = $1 "
+							"ORDER BY seq DESC LIMIT 1", 1, &argtype);
+	if (head_plan == NULL)
+		elog(ERROR, "could not prepare the chain head query");
+
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
+									   "FROM cobranca.audit_log a, cobranca.audit_seal_state st "
+									   "WHERE a.txid >= pg_catalog.pg_snapshot_xmin(st.last_snapshot) "
+									   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
+									   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
+									   "ORDER BY a.id",
+									   0, NULL, NULL, NULL, false, 0);
+	for (;;)
+	{
+		SPITupleTable *tt;
+		uint64		n;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 r = 0; r < n; r++)
+		{
+			bool		n1,
+						n2,
+						n3;
+			HeapTupleHeader row = DatumGetHeapTupleHeader(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &n1));
+			int64		chain_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &n2));
+			int64		audit_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &n3));
+			ChainHead  *h = chain_head(heads, head_plan, chain_id);
+			uint8		hash[COBRANCA_SHA256_LEN];
+			Datum		v[AS_NCOLS];
+			bool		nl[AS_NCOLS] = {false};
+
+			hash_audit_row(chain_id, h->seq + 1, h->hash, row, hash);
+			v[AS_AUDIT_ID] = Int64GetDatum(audit_id);
+			v[AS_CHAIN_ID] = Int64GetDatum(chain_id);
+			v[AS_SEQ] = Int64GetDatum(h->seq + 1);
+			v[AS_SEALED_AT] = TimestampTzGetDatum(now);
+			v[AS_PREV_HASH] = PointerGetDatum(hash_bytea(h->hash));
+			v[AS_HASH] = PointerGetDatum(hash_bytea(hash));
+			direct_insert(seal, AS_NCOLS, v, nl);
+			h->seq++;
+			memcpy(h->hash, hash, COBRANCA_SHA256_LEN);
+			sealed++;
+		}
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+
+	{
+		Oid			types[2] = {PG_SNAPSHOTOID, INT8OID};
+		Datum		args[2] = {snapshot, Int64GetDatum(sealed)};
+
+		if (SPI_execute_with_args("UPDATE cobranca.audit_seal_state SET last_snapshot = $1, "
+								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2",
+								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update cobranca.audit_seal_state");
+	}
+	SPI_finish();
+	PG_RETURN_INT64(sealed);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_verify);
+
+/*
+ * audit_verify() → (ok, checked, first_bad_id): recompute every chain from
+ * its first kept row; first_bad_id is the smallest audit id at which a
+ * chain breaks (row changed or removed, seal changed, position skipped) or
+ * the smallest id of a row that the last seal should have sealed but did
+ * not (a row slipped in behind the triggers).
+ */
+Datum
+cobranca_audit_verify(PG_FUNCTION_ARGS)
+{
+	TupleDesc	rdesc;
+	Datum		result[3];
+	bool		rnull[3] = {false, false, true};
+	int64		checked = 0;
+	int64		first_bad = 0;
+	bool		bad = false;
+	int64		cur_chain = 0;
+	int64		prev_seq = 0;
+	bool		in_chain = false;
+	uint8		prev_hash[COBRANCA_SHA256_LEN];
+	Portal		portal;
+
+	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rdesc = BlessTupleDesc(rdesc);
+
+	SPI_connect();
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT s.chain_id, s.seq, s.prev_hash, s.hash, s.audit_id, a "
+									   "FROM cobranca.audit_seal s LEFT JOIN cobranca.audit_log a ON a.id = s.audit_id "
+									   "ORDER BY s.chain_id, s.seq",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPITupleTable *tt;
+		uint64		n;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 r = 0; r < n; r++)
+		{
+			bool		nl[6];
+			int64		chain_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &nl[0]));
+			int64		seq = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &nl[1]));
+			Datum		prevd = SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &nl[2]);
+			Datum		hashd = SPI_getbinval(tt->vals[r], tt->tupdesc, 4, &nl[3]);
+			int64		audit_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 5, &nl[4]));
+			Datum		rowd = SPI_getbinval(tt->vals[r], tt->tupdesc, 6, &nl[5]);
+			uint8		stored_prev[COBRANCA_SHA256_LEN];
+			uint8		stored[COBRANCA_SHA256_LEN];
+			uint8		computed[COBRANCA_SHA256_LEN];
+			bool		row_ok = !nl[2] && !nl[3] && !nl[5];
+
+			checked++;
+			if (!in_chain || chain_id != cur_chain)
+			{
+				/* a chain starts at 1 from zeros, or after retention at its first kept row */
+				in_chain = true;
+				cur_chain = chain_id;
+				if (!nl[2])
+					copy_hash(prevd, prev_hash, "prev_hash");
+				if (seq == 1)
+					memset(prev_hash, 0, COBRANCA_SHA256_LEN);
+				prev_seq = seq - 1;
+			}
+			if (row_ok)
+			{
+				copy_hash(prevd, stored_prev, "prev_hash");
+				copy_hash(hashd, stored, "hash");
+				hash_audit_row(chain_id, seq, stored_prev,
+							   DatumGetHeapTupleHeader(rowd), computed);
+				row_ok = seq == prev_seq + 1 &&
+					memcmp(stored_prev, prev_hash, COBRANCA_SHA256_LEN) == 0 &&
+					memcmp(computed, stored, COBRANCA_SHA256_LEN) == 0;
+				memcpy(prev_hash, stored, COBRANCA_SHA256_LEN);
+			}
+			prev_seq = seq;
+			if (!row_ok && (!bad || audit_id < first_bad))
+			{
+				bad = true;
+				first_bad = audit_id;
+			}
+		}
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+
+	/* rows the last seal saw committed but that are in no chain */
+	if (SPI_execute("SELECT pg_catalog.min(a.id) FROM cobranca.audit_log a, cobranca.audit_seal_state st "
+					"WHERE pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
+					"AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id)",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for unsealed audit rows");
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull && (!bad || DatumGetInt64(d) < first_bad))
+		{
+			bad = true;
+			first_bad = DatumGetInt64(d);
+		}
+	}
+	SPI_finish();
+
+	result[0] = BoolGetDatum(!bad);
+	result[1] = Int64GetDatum(checked);
+	if (bad)
+	{
+		result[2] = Int64GetDatum(first_bad);
+		rnull[2] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rdesc, result, rnull)));
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_purge);
+
+/*
+ * audit_purge(before timestamptz) → bigint: remove audit rows logged before
+ * "before" that are sealed, keeping each chain's newest row (the anchor of
+ * the next seal) and every row of a creditor under legal hold
+ * (cobranca.audit_hold).  Only a prefix of each chain goes, so the rest
+ * still verifies from its first kept row.  Returns how many audit rows went.
+ */
+Datum
+cobranca_audit_purge(PG_FUNCTION_ARGS)
+{
+	TimestampTz before = PG_GETARG_TIMESTAMPTZ(0);
+	Oid			argtype = TIMESTAMPTZOID;
+	Datum		arg = TimestampTzGetDatum(before);
+	int64		n = 0;
+
+	SPI_connect();
+	PG_TRY();
+	{
+		purge_in_progress = true;
+		/* per chain, the first seq that must stay */
+		if (SPI_execute_with_args(
+								  "CREATE TEMP TABLE IF NOT EXISTS cobranca_purge (chain_id bigint, keep_from bigint) ON COMMIT DROP",
+								  0, NULL, NULL, NULL, false, 0) != SPI_OK_UTILITY ||
+			SPI_execute_with_args(
+								  "INSERT INTO cobranca_purge "
+								  "SELECT s.chain_id, LEAST(pg_catalog.max(s.seq), "
+								  "  COALESCE(pg_catalog.min(s.seq) FILTER (WHERE a.logged_at >= $1 OR a.id IS NULL), pg_catalog.max(s.seq))) "
+								  "FROM cobranca.audit_seal s LEFT JOIN cobranca.audit_log a ON a.id = s.audit_id "
+								  "WHERE NOT EXISTS (SELECT 1 FROM cobranca.audit_hold h "
+								  "  WHERE (h.creditor_id IS NULL OR h.creditor_id = s.chain_id) "
+								  "  AND (h.until IS NULL OR h.until >= CURRENT_DATE)) "
+								  "GROUP BY s.chain_id",
+								  1, &argtype, &arg, NULL, false, 0) != SPI_OK_INSERT ||
+			SPI_execute("DELETE FROM cobranca.audit_log a USING cobranca.audit_seal s, cobranca_purge p "
+						"WHERE s.audit_id = a.id AND p.chain_id = s.chain_id AND s.seq < p.keep_from",
+						false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not purge cobranca.audit_log");
+		n = SPI_processed;
+		if (SPI_execute("DELETE FROM cobranca.audit_seal s USING cobranca_purge p "
+						"WHERE p.chain_id = s.chain_id AND s.seq < p.keep_from",
+						false, 0) != SPI_OK_DELETE ||
+			SPI_execute("DROP TABLE cobranca_purge", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not purge cobranca.audit_seal");
+		purge_in_progress = false;
+	}
+	PG_FINALLY();
+	{
+		purge_in_progress = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
