@@ -31,6 +31,13 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
+/*
+ * A numeric argument as stored: a short (1-byte header) varlena is read in
+ * place instead of being copied to a 4-byte header first.
+ */
+#define PG_GETARG_NUMERIC_PACKED(n) \
+	((Numeric) PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n)))
+
 #if !defined(HAVE_INT128)
 #error "the claims-ratio aggregate needs a compiler with a 128-bit integer type"
 #endif
@@ -100,7 +107,7 @@ NumericReadCents(Numeric num, const char *argname, int128 *cents)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("claims ratio of a value that is not a number"),
 				 errdetail("Argument %s is %s.", argname,
-						   numeric_is_nan(num) ? "NaN" : "infinite"),
+						   header == NUM_SPECIAL ? "NaN" : "infinite"),
 				 errhint("Claims and premiums are amounts in BRL.")));
 
 	if ((header & NUM_FLAG_MASK) == NUM_SHORT)
@@ -225,10 +232,10 @@ cobranca_claims_ratio_trans(PG_FUNCTION_ARGS)
 	ClaimsRatioState *state = StateGet(fcinfo, "cobranca.claims_ratio_trans");
 
 	if (!PG_ARGISNULL(1))
-		AddCents(&state->claims, NumericToCents(PG_GETARG_NUMERIC(1), "claims"),
+		AddCents(&state->claims, NumericToCents(PG_GETARG_NUMERIC_PACKED(1), "claims"),
 				 "claims");
 	if (!PG_ARGISNULL(2))
-		AddCents(&state->premiums, NumericToCents(PG_GETARG_NUMERIC(2), "premiums"),
+		AddCents(&state->premiums, NumericToCents(PG_GETARG_NUMERIC_PACKED(2), "premiums"),
 				 "premiums");
 	PG_RETURN_POINTER(state);
 }
@@ -248,10 +255,10 @@ cobranca_claims_ratio_inv(PG_FUNCTION_ARGS)
 		elog(ERROR, "claims ratio inverse transition called with no state");
 	state = StateGet(fcinfo, "cobranca.claims_ratio_inv");
 	if (!PG_ARGISNULL(1))
-		SubCents(&state->claims, NumericToCents(PG_GETARG_NUMERIC(1), "claims"),
+		SubCents(&state->claims, NumericToCents(PG_GETARG_NUMERIC_PACKED(1), "claims"),
 				 "claims");
 	if (!PG_ARGISNULL(2))
-		SubCents(&state->premiums, NumericToCents(PG_GETARG_NUMERIC(2), "premiums"),
+		SubCents(&state->premiums, NumericToCents(PG_GETARG_NUMERIC_PACKED(2), "premiums"),
 				 "premiums");
 	PG_RETURN_POINTER(state);
 }
