@@ -540,8 +540,7 @@ INSERT INTO cobranca.job (name, position, function, description)
 VALUES ('refresh_scores', 40, 'cobranca.refresh_scores(timestamptz)',
         'payment probability, updated amount and priority of open overdue invoices');
 
-GRANT SELECT ON cobranca.score_model, cobranca.invoice_score
-  TO cobranca_analyst, cobranca_supervisor, cobranca_admin;
+-- privileges and row-level security of these tables: 97_security.sql
 
 -- The analyst's worklist: one line per payer with open overdue invoices in
 -- a portfolio assigned to the current user (a superuser sees all), highest
