@@ -95,30 +95,37 @@ WITH span AS (
          pg_catalog.min(m.month) AS first_month, pg_catalog.max(m.month) AS last_month
     FROM cobranca.claims_premiums_monthly m
    GROUP BY m.creditor_id, m.contract_id
-), grid AS (
-  -- every month from the contract's first activity until its window empties
-  -- (12 months after the last) or the current month, whichever comes first
-  SELECT s.creditor_id, s.contract_id, g.month::date AS month
-    FROM span s,
-         LATERAL pg_catalog.generate_series(
-           s.first_month::timestamp,
-           GREATEST(s.last_month::timestamp,
-                    LEAST(s.last_month + interval '11 months',
-                          pg_catalog.date_trunc('month', CURRENT_DATE::timestamp))),
-           interval '1 month') AS g(month)
+), dense AS (
+  -- one row a month from the contract's first activity until its window
+  -- empties (12 months after the last) or the current month, whichever
+  -- comes first: the months with activity plus empty ones in between.
+  -- A union and a grouping rather than a join, so that the planner never
+  -- pairs every contract of a month with every other.
+  SELECT u.creditor_id, u.contract_id, u.month,
+         pg_catalog.sum(u.claims) AS claims, pg_catalog.sum(u.premiums) AS premiums
+    FROM (SELECT m.creditor_id, m.contract_id, m.month, m.claims, m.premiums_received AS premiums
+            FROM cobranca.claims_premiums_monthly m
+          UNION ALL
+          SELECT s.creditor_id, s.contract_id, g.month::date, NULL, NULL
+            FROM span s,
+                 LATERAL pg_catalog.generate_series(
+                   s.first_month::timestamp,
+                   GREATEST(s.last_month::timestamp,
+                            LEAST(s.last_month + interval '11 months',
+                                  pg_catalog.date_trunc('month', CURRENT_DATE::timestamp))),
+                   interval '1 month') AS g(month)) u
+   GROUP BY u.creditor_id, u.contract_id, u.month
 ), rolled AS (
-  SELECT g.creditor_id, g.contract_id, g.month,
-         COALESCE(m.claims, 0) AS claims_month,
-         COALESCE(m.premiums_received, 0) AS premiums_month,
-         pg_catalog.sum(COALESCE(m.claims, 0)) OVER w AS claims_12m,
-         pg_catalog.sum(COALESCE(m.premiums_received, 0)) OVER w AS premiums_12m,
-         cobranca.claims_ratio(m.claims, m.premiums_received) OVER w AS claims_ratio_pct,
+  SELECT d.creditor_id, d.contract_id, d.month,
+         COALESCE(d.claims, 0) AS claims_month,
+         COALESCE(d.premiums, 0) AS premiums_month,
+         COALESCE(pg_catalog.sum(d.claims) OVER w, 0) AS claims_12m,
+         COALESCE(pg_catalog.sum(d.premiums) OVER w, 0) AS premiums_12m,
+         cobranca.claims_ratio(d.claims, d.premiums) OVER w AS claims_ratio_pct,
          pg_catalog.count(*) OVER w AS months_in_window
-    FROM grid g
-    LEFT JOIN cobranca.claims_premiums_monthly m
-      ON m.contract_id = g.contract_id AND m.month = g.month
-  WINDOW w AS (PARTITION BY g.contract_id ORDER BY g.month
-               ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
+    FROM dense d
+  WINDOW w AS (PARTITION BY d.contract_id ORDER BY d.month
+               RANGE BETWEEN interval '11 months' PRECEDING AND CURRENT ROW)
 )
 SELECT r.creditor_id,
        ct.portfolio_id,

@@ -130,25 +130,33 @@ LANGUAGE sql STABLE
 AS $kpi$
 WITH prm AS (
   SELECT $1 AS d, $1 - $2 AS s, $2 AS w
+), pay AS (
+  -- payments per invoice up to as_of: up to the window's start, in the
+  -- window, and in the window after the due date (days in the creditor's
+  -- time zone)
+  SELECT p.invoice_id,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.d) AS paid_to_d,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.s) AS paid_to_s,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d) AS paid_window,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d
+                                            AND x.paid_on > i.due_on) AS paid_late_window
+    FROM prm
+    JOIN cobranca.payment p ON p.paid_at < (prm.d + 2)::timestamp AT TIME ZONE 'UTC'
+    JOIN cobranca.invoice i ON i.id = p.invoice_id
+    JOIN cobranca.creditor c ON c.id = p.creditor_id
+   CROSS JOIN LATERAL (SELECT (p.paid_at AT TIME ZONE c.timezone)::date AS paid_on) x
+   GROUP BY p.invoice_id
 ), inv AS (
-  -- each invoice issued by as_of, with its payments up to the window's
-  -- start, up to as_of, in the window, and late in the window
+  -- each invoice issued by as_of that is not cancelled or written off
   SELECT i.id, i.portfolio_id, i.kind, i.status, i.amount, i.issued_on, i.due_on, i.paid_on,
-         COALESCE(pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.d), 0) AS paid_to_d,
-         COALESCE(pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.s), 0) AS paid_to_s,
-         COALESCE(pg_catalog.sum(p.amount)
-                    FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d), 0) AS paid_window,
-         COALESCE(pg_catalog.sum(p.amount)
-                    FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d
-                              AND x.paid_on > i.due_on), 0) AS paid_late_window
+         COALESCE(pay.paid_to_d, 0) AS paid_to_d,
+         COALESCE(pay.paid_to_s, 0) AS paid_to_s,
+         COALESCE(pay.paid_window, 0) AS paid_window,
+         COALESCE(pay.paid_late_window, 0) AS paid_late_window
     FROM prm
     JOIN cobranca.invoice i ON i.issued_on <= prm.d
-    JOIN cobranca.creditor c ON c.id = i.creditor_id
-    LEFT JOIN cobranca.payment p
-      ON p.invoice_id = i.id AND p.paid_at < (prm.d + 2)::timestamp AT TIME ZONE 'UTC'
-    LEFT JOIN LATERAL (SELECT (p.paid_at AT TIME ZONE c.timezone)::date AS paid_on) x ON true
+    LEFT JOIN pay ON pay.invoice_id = i.id
    WHERE i.status NOT IN ('cancelled', 'written_off')
-   GROUP BY i.id, prm.d, prm.s
 ), disp AS (
   SELECT dp.invoice_id,
          pg_catalog.bool_or(dp.answered_on IS NULL OR dp.answered_on > prm.d) AS at_d,
@@ -274,12 +282,19 @@ $kpi$;
 COMMENT ON FUNCTION cobranca.kpi_portfolio_at(date, integer) IS
   'Portfolio KPIs computed live as of the end of day as_of, flow figures over the window_days days ending with it (default 30); one row per portfolio the caller may see; columns as in cobranca.kpi_snapshot, definitions in doc/kpis.md';
 
+CREATE FUNCTION cobranca.kpi_refresh_seconds() RETURNS integer
+  AS 'MODULE_PATHNAME', 'cobranca_kpi_refresh_seconds'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cobranca.kpi_refresh_seconds() IS
+  'the setting cobranca.kpi_refresh_interval in seconds: least time between two KPI snapshots of the same day';
+
 CREATE FUNCTION cobranca.refresh_kpis(as_of timestamptz) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $refresh$
 DECLARE
   day   date;
+  fresh interval := pg_catalog.make_interval(secs => cobranca.kpi_refresh_seconds());
   n     bigint;
   total bigint := 0;
 BEGIN
@@ -287,6 +302,17 @@ BEGIN
   FOR day IN SELECT DISTINCT (refresh_kpis.as_of AT TIME ZONE c.timezone)::date
                FROM cobranca.creditor c ORDER BY 1
   LOOP
+    -- computing is a scan of every invoice: keep a snapshot of this day
+    -- younger than cobranca.kpi_refresh_interval, unless a portfolio has none
+    CONTINUE WHEN fresh > interval '0'
+      AND NOT EXISTS (
+        SELECT 1
+          FROM cobranca.portfolio p
+          JOIN cobranca.creditor c ON c.id = p.creditor_id
+         WHERE (refresh_kpis.as_of AT TIME ZONE c.timezone)::date = day
+           AND NOT EXISTS (SELECT 1 FROM cobranca.kpi_snapshot s
+                            WHERE s.portfolio_id = p.id AND s.as_of = day AND s.window_days = 30
+                              AND s.computed_at > pg_catalog.now() - fresh));
     DELETE FROM cobranca.kpi_snapshot s
      USING cobranca.creditor c
      WHERE c.id = s.creditor_id AND s.as_of = day AND s.window_days = 30
@@ -303,7 +329,7 @@ BEGIN
 END
 $refresh$;
 COMMENT ON FUNCTION cobranca.refresh_kpis(timestamptz) IS
-  'Job refresh_kpis: stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot; returns the rows stored';
+  'Job refresh_kpis: stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot unless it is younger than cobranca.kpi_refresh_interval; returns the rows stored';
 REVOKE EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) TO cobranca_admin;
 

@@ -2,7 +2,7 @@
 -- As of 2026-03-31 with a 30-day window: the window is 2026-03-02..03-31,
 -- its start (S) is 2026-03-01.  Creditor time zone America/Sao_Paulo.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 -- The fixture gives every column explicitly (balances, statuses, paid_on,
 -- notice deadlines, contract status changes), so it is loaded with
@@ -190,7 +190,11 @@ SELECT is((SELECT function FROM cobranca.job WHERE name = 'refresh_kpis'),
           'cobranca.refresh_kpis(timestamptz)'::regprocedure, 'refresh_kpis is a job');
 SELECT is((SELECT position FROM cobranca.job WHERE name = 'refresh_kpis'), 60, 'at position 60');
 SELECT is(cobranca.refresh_kpis('2026-03-31 23:30-03'), 2::bigint, 'refresh stores one row per portfolio');
-SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 2::bigint, 'refresh again the same local day replaces it');
+SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 0::bigint,
+          'a snapshot of the same local day younger than kpi_refresh_interval is kept');
+SET LOCAL cobranca.kpi_refresh_interval = 0;
+SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 2::bigint,
+          'with kpi_refresh_interval 0 a refresh of the same local day replaces it');
 SELECT is((SELECT count(*) FROM cobranca.kpi_snapshot WHERE as_of = '2026-03-31'), 2::bigint,
           'no duplicate snapshot for the day');
 SELECT results_eq(
