@@ -1,11 +1,13 @@
 -- The claims ratio (sinistralidade, SPEC §2.6): an exact aggregate in C and
 -- the per-contract rolling 12-month report built on it.
 --
--- Views here are security_invoker: they read the tables with the caller's
--- privileges, so the row-level security of claim, payment, invoice and
--- contract applies to whoever queries them (a supervisor sees the figures
--- of their portfolios only; an analyst, who may not read claims, gets
--- nothing from the claims side).
+-- Claims are health data: supervisors see them only as aggregates (SPEC §3),
+-- never row by row.  So these views run with their owner's rights over the
+-- claim rows and filter by portfolio themselves: a caller sees the contracts
+-- of the portfolios assigned to its login (cobranca.assignment), an
+-- administrator all of them.  They are security_barrier, so that no function
+-- in a caller's WHERE clause sees a row before that filter has removed it.
+-- SELECT on them is granted to supervisors and administrators only.
 
 CREATE FUNCTION cobranca.claims_ratio_trans(internal, numeric, numeric) RETURNS internal
   AS 'MODULE_PATHNAME', 'cobranca_claims_ratio_trans'
@@ -64,32 +66,41 @@ COMMENT ON AGGREGATE cobranca.claims_ratio(numeric, numeric) IS
 -- Claims and premiums received, per contract and month: the input of the
 -- rolling report.  A premium is "received" in the month of the payment, in
 -- the creditor's time zone (cash basis), whatever month it billed.
-CREATE VIEW cobranca.claims_premiums_monthly WITH (security_invoker = true) AS
+CREATE VIEW cobranca.claims_premiums_monthly WITH (security_barrier = true) AS
 SELECT f.creditor_id,
+       f.portfolio_id,
        f.contract_id,
        f.month,
        pg_catalog.sum(f.claims)   AS claims,
        pg_catalog.sum(f.premiums) AS premiums_received
-  FROM (SELECT cl.creditor_id, cl.contract_id,
+  FROM (SELECT ct.creditor_id, ct.portfolio_id, cl.contract_id,
                pg_catalog.date_trunc('month', cl.occurred_on)::date AS month,
                cl.amount AS claims, NULL::numeric AS premiums
           FROM cobranca.claim cl
+          JOIN cobranca.contract ct ON ct.id = cl.contract_id
         UNION ALL
-        SELECT i.creditor_id, i.contract_id,
+        SELECT ct.creditor_id, ct.portfolio_id, i.contract_id,
                pg_catalog.date_trunc('month', p.paid_at AT TIME ZONE cr.timezone)::date,
                NULL::numeric, p.amount
           FROM cobranca.payment p
           JOIN cobranca.invoice i ON i.id = p.invoice_id
+          JOIN cobranca.contract ct ON ct.id = i.contract_id
           JOIN cobranca.creditor cr ON cr.id = i.creditor_id
          WHERE i.kind = 'premium') f
- GROUP BY f.creditor_id, f.contract_id, f.month;
+ WHERE pg_catalog.pg_has_role(CURRENT_USER, 'cobranca_admin', 'MEMBER')
+    OR f.portfolio_id IN (SELECT a.portfolio_id FROM cobranca.assignment a
+                           WHERE a.login = CURRENT_USER)
+ GROUP BY f.creditor_id, f.portfolio_id, f.contract_id, f.month;
 COMMENT ON VIEW cobranca.claims_premiums_monthly IS
   'Claims cost and premiums received per contract and month (months with either); health data: for supervisors and BI, never analysts';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.creditor_id IS 'the operator';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.contract_id IS 'the contract';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.month IS 'first day of the month: occurred_on for claims, payment date in the creditor''s time zone for premiums';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.claims IS 'sum of claim amounts that occurred in the month (NULL: none)';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.premiums_received IS 'sum of payments received in the month on the contract''s premium invoices (NULL: none)';
 
-CREATE VIEW cobranca.claims_ratio_report WITH (security_invoker = true) AS
+CREATE VIEW cobranca.claims_ratio_report WITH (security_barrier = true) AS
 WITH span AS (
   SELECT m.creditor_id, m.contract_id,
          pg_catalog.min(m.month) AS first_month, pg_catalog.max(m.month) AS last_month
@@ -146,7 +157,7 @@ SELECT r.creditor_id,
 COMMENT ON VIEW cobranca.claims_ratio_report IS
   'Claims ratio per creditor, contract and month over the rolling 12 months ending with that month (SPEC §2.6); health data: for supervisors and BI, never analysts';
 COMMENT ON COLUMN cobranca.claims_ratio_report.creditor_id IS 'the operator';
-COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio (row-level security filters on it)';
+COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login (administrators: all)';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_id IS 'the contract';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_number IS 'the contract''s number as the operator knows it';
 COMMENT ON COLUMN cobranca.claims_ratio_report.month IS 'first day of the last month of the window';
