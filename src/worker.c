@@ -67,6 +67,9 @@
 	"VALUES (pg_catalog.nextval('cobranca.job_cycle_seq'), 'run_jobs', $1, $1, " \
 	"pg_catalog.clock_timestamp(), NULL, $2, $3, pg_catalog.pg_backend_pid())"
 
+/* whether the last pass found the cycle lock taken (and said so) */
+static bool busy_reported = false;
+
 /* what one pass of the loop did, for the server log */
 typedef enum CycleOutcome
 {
@@ -236,9 +239,10 @@ RunCycle(MemoryContext loop_cxt)
 				(errmsg("%s: extension \"cobranca\" is not installed in database \"%s\"; cycle skipped",
 						WORKER_NAME, cobranca_database)));
 	else if (outcome == CYCLE_BUSY)
-		ereport(DEBUG1,
+		ereport(busy_reported ? DEBUG1 : LOG,
 				(errmsg("%s: another session is running a collection cycle; cycle skipped",
-						WORKER_NAME)));
+						WORKER_NAME),
+				 errhint("Cycles resume when that session's transaction ends.")));
 	else if (failed > 0)
 		ereport(LOG,
 				(errmsg("%s: collection cycle ran " INT64_FORMAT " jobs, " INT64_FORMAT " failed",
@@ -248,6 +252,9 @@ RunCycle(MemoryContext loop_cxt)
 		ereport(DEBUG1,
 				(errmsg("%s: collection cycle ran " INT64_FORMAT " jobs",
 						WORKER_NAME, jobs)));
+
+	/* a lock held for long is reported once, not every naptime */
+	busy_reported = (cycle_error == NULL && outcome == CYCLE_BUSY);
 
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);

@@ -33,7 +33,10 @@ cobranca_packages() {
 }
 
 cobranca_stage() {
+	# from clean: a source file removed since the last build must not linger
+	# in the assembled install script or the shared library
 	( cd "$COBRANCA_ROOT" &&
+	  make -s PG_CONFIG="$PG_CONFIG" clean >/dev/null &&
 	  make -s PG_CONFIG="$PG_CONFIG" >/dev/null &&
 	  rm -rf "$STAGE" &&
 	  make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$STAGE" >/dev/null )

@@ -334,19 +334,48 @@ CREATE TABLE cobranca.default_notice (
   invoice_ids          bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
   amount_due           numeric(14,2) NOT NULL CHECK (cobranca.check_positive('default_notice.amount_due', amount_due)),
   default_since        date NOT NULL,
+  drafted_on           date NOT NULL,
   status               text NOT NULL DEFAULT 'draft'
     CHECK (cobranca.check_member('default_notice.status', status,
            '{draft,sent,confirmed,unreachable,cured,expired,void}')),
   body                 text NOT NULL,
+  channel              text
+    CHECK (cobranca.check_member('default_notice.channel', channel,
+           '{email,sms,whatsapp,phone,ivr,letter,agent}')),
+  confirmed_at         timestamptz,
+  proof                jsonb,
+  attempts             jsonb,
+  term_start_on        date,
   deadline_on          date,
+  confirmed_by_day_50  boolean,
+  closed_at            timestamptz,
   created_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at           timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX default_notice_contract_idx ON cobranca.default_notice (contract_id);
+-- One live notice per contract: it serves one default episode until it is
+-- cured or voided; concurrent drafting runs meet on this index.
+CREATE UNIQUE INDEX default_notice_live_key ON cobranca.default_notice (contract_id)
+  WHERE status IN ('draft', 'sent', 'confirmed', 'unreachable', 'expired');
+CREATE INDEX default_notice_invoices_idx ON cobranca.default_notice USING gin (invoice_ids)
+  WHERE status IN ('draft', 'sent', 'confirmed', 'unreachable', 'expired');
 COMMENT ON TABLE cobranca.default_notice IS
-  'An ANS RN 593/2023 default notice: drafted by the jobs, confirmed with proof of receipt; its deadline gates cancellation for default';
-COMMENT ON COLUMN cobranca.default_notice.default_since IS 'due date of the oldest unpaid premium: day 1 of the default';
-COMMENT ON COLUMN cobranca.default_notice.deadline_on IS 'last day of the 10-day term: computed by trigger from the confirmation, never written by hand';
+  'An ANS RN 593/2023 default notice: drafted by the jobs, confirmed with proof of receipt; its deadline gates cancellation for default (see doc/rn593.md)';
+COMMENT ON COLUMN cobranca.default_notice.invoice_ids IS 'the overdue premiums listed in the notice';
+COMMENT ON COLUMN cobranca.default_notice.amount_due IS 'sum of the listed premiums'' balances when drafted, BRL (without fine and interest)';
+COMMENT ON COLUMN cobranca.default_notice.default_since IS 'due date of the oldest listed unpaid premium; day n of the default is default_since + n';
+COMMENT ON COLUMN cobranca.default_notice.drafted_on IS 'the payer''s local date as of which the notice was drafted';
+COMMENT ON COLUMN cobranca.default_notice.status IS
+  'draft, sent, confirmed (receipt proved), unreachable (every registered channel failed), expired (deadline passed unpaid), cured (paid or no longer two listed premiums unpaid), void (debt renegotiated)';
+COMMENT ON COLUMN cobranca.default_notice.body IS 'the pt-BR text of the notice, as rendered when drafted; never health data';
+COMMENT ON COLUMN cobranca.default_notice.channel IS 'channel through which receipt was confirmed (RN 593 art. 8)';
+COMMENT ON COLUMN cobranca.default_notice.confirmed_at IS 'when the beneficiary received the notice';
+COMMENT ON COLUMN cobranca.default_notice.proof IS 'evidence of receipt, keys per channel (read_receipt or certificate, reply, recording and data_confirmed, ar, signed_receipt)';
+COMMENT ON COLUMN cobranca.default_notice.attempts IS 'failed delivery attempts, [{channel, at, result}], for an unreachable notice';
+COMMENT ON COLUMN cobranca.default_notice.term_start_on IS 'local date from which the 10 days run: confirmation date, or last failed attempt (computed)';
+COMMENT ON COLUMN cobranca.default_notice.deadline_on IS 'last day of the 10-day term (term start + 10, moved to a dispute answer + 10; null while a dispute is pending): computed by trigger, never written by hand';
+COMMENT ON COLUMN cobranca.default_notice.confirmed_by_day_50 IS 'the term started by day 50 of the default (RN 593): staff KPI (computed)';
+COMMENT ON COLUMN cobranca.default_notice.closed_at IS 'when the notice was cured, voided or expired';
 
 -- The job runner's registry: each periodic job is one row, so that a new
 -- capability plugs into run_jobs() and the background worker by inserting

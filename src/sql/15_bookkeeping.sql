@@ -153,59 +153,10 @@ CREATE TRIGGER invoice_tenant BEFORE INSERT OR UPDATE ON cobranca.invoice
   FOR EACH ROW EXECUTE FUNCTION cobranca.inherit_tenant('payer', 'payer_id', 'portfolio');
 
 CREATE FUNCTION cobranca.invoice_bookkeeping() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  -- an unknown status must fail here: the derivation below would hide it
-  PERFORM cobranca.check_member('invoice.status', NEW.status,
-                                '{open,paid,disputed,in_agreement,cancelled,written_off}');
-  IF TG_OP = 'INSERT' THEN
-    -- what was paid and disputed comes from payment and dispute rows only
-    NEW.paid_total := 0;
-    NEW.open_disputes := 0;
-    NEW.last_payment_on := NULL;
-  ELSE
-    IF OLD.status IN ('cancelled', 'written_off') AND NEW.status IS DISTINCT FROM OLD.status THEN
-      RAISE EXCEPTION 'invoice status % is final', OLD.status
-        USING ERRCODE = 'check_violation',
-              DETAIL = pg_catalog.format('invoice %s cannot change from %s to %s.', OLD.id, OLD.status, NEW.status),
-              HINT = 'Issue a new invoice instead.';
-    END IF;
-    IF pg_catalog.pg_trigger_depth() = 1
-       AND (NEW.paid_total IS DISTINCT FROM OLD.paid_total
-            OR NEW.open_disputes IS DISTINCT FROM OLD.open_disputes
-            OR NEW.last_payment_on IS DISTINCT FROM OLD.last_payment_on) THEN
-      RAISE EXCEPTION 'invoice.paid_total, open_disputes and last_payment_on are maintained by cobranca'
-        USING ERRCODE = 'check_violation',
-              DETAIL = pg_catalog.format('invoice %s: an UPDATE tried to set them directly.', OLD.id),
-              HINT = 'Insert, correct or delete payment and dispute rows instead.';
-    END IF;
-  END IF;
-
-  NEW.balance := GREATEST(NEW.amount - NEW.paid_total, 0);
-  NEW.credit := GREATEST(NEW.paid_total - NEW.amount, 0);
-
-  IF NEW.status = 'cancelled' THEN
-    NEW.cancelled_at := COALESCE(NEW.cancelled_at, pg_catalog.now());
-  ELSIF NEW.status <> 'written_off' THEN
-    NEW.status := CASE
-                    WHEN NEW.balance = 0 THEN 'paid'
-                    WHEN NEW.open_disputes > 0 THEN 'disputed'
-                    WHEN NEW.agreement_id IS NOT NULL THEN 'in_agreement'
-                    ELSE 'open'
-                  END;
-  END IF;
-  NEW.paid_on := CASE WHEN NEW.balance = 0 THEN NEW.last_payment_on END;
-  -- updated_at records direct changes; payments and disputes have their own rows
-  IF TG_OP = 'UPDATE' AND pg_catalog.pg_trigger_depth() = 1 THEN
-    NEW.updated_at := pg_catalog.now();
-  END IF;
-  RETURN NEW;
-END
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_invoice_bookkeeping'
+  LANGUAGE C;
 COMMENT ON FUNCTION cobranca.invoice_bookkeeping() IS
-  'trigger: derives balance, credit, status and paid_on; cancelled and written_off are final';
+  'trigger (bookkeeping.c): derives balance, credit, status and paid_on; cancelled and written_off are final; paid_total, open_disputes and last_payment_on are written by the payment and dispute triggers only';
 
 -- named so that it fires after invoice_tenant (triggers fire in name order)
 CREATE TRIGGER invoice_zbookkeeping BEFORE INSERT OR UPDATE ON cobranca.invoice
@@ -213,64 +164,22 @@ CREATE TRIGGER invoice_zbookkeeping BEFORE INSERT OR UPDATE ON cobranca.invoice
 
 -- payment: adds to (or takes from) the invoice's paid total.  The update
 -- uses the latest row version, so concurrent payments on one invoice all
--- count; a payment dated after the invoice's cancellation is refused.
+-- count; a payment dated at or after the invoice's cancellation is refused.
 CREATE FUNCTION cobranca.payment_book() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  inv record;
-BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    UPDATE cobranca.invoice i
-       SET paid_total = i.paid_total - OLD.amount,
-           last_payment_on = (SELECT pg_catalog.max((p.paid_at AT TIME ZONE y.timezone)::date)
-                                FROM cobranca.payment p, cobranca.payer y
-                               WHERE p.invoice_id = i.id AND y.id = i.payer_id
-                                 AND p.id <> OLD.id)
-     WHERE i.id = OLD.invoice_id;
-  END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    UPDATE cobranca.invoice i
-       SET paid_total = i.paid_total + NEW.amount,
-           last_payment_on = GREATEST(i.last_payment_on, (NEW.paid_at AT TIME ZONE y.timezone)::date)
-      FROM cobranca.payer y
-     WHERE i.id = NEW.invoice_id AND y.id = i.payer_id
-    RETURNING i.id, i.status, i.cancelled_at INTO inv;
-    IF inv.status = 'cancelled' AND NEW.paid_at >= inv.cancelled_at THEN
-      RAISE EXCEPTION 'payment on a cancelled invoice'
-        USING ERRCODE = 'check_violation',
-              DETAIL = pg_catalog.format('invoice %s was cancelled at %s; payment.paid_at is %s.',
-                                         inv.id, inv.cancelled_at, NEW.paid_at),
-              HINT = 'Record the money against the invoice that replaced it.';
-    END IF;
-  END IF;
-  RETURN NULL;
-END
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_payment_book'
+  LANGUAGE C;
 COMMENT ON FUNCTION cobranca.payment_book() IS
-  'trigger: keeps invoice.paid_total and last_payment_on; refuses payments after a cancellation';
+  'trigger (bookkeeping.c): keeps invoice.paid_total and last_payment_on; refuses payments after a cancellation';
 
 CREATE TRIGGER payment_book AFTER INSERT OR UPDATE OF amount, invoice_id, paid_at OR DELETE
   ON cobranca.payment FOR EACH ROW EXECUTE FUNCTION cobranca.payment_book();
 
 -- dispute: counts the invoice's unanswered disputes
 CREATE FUNCTION cobranca.dispute_book() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.answered_on IS NULL THEN
-    UPDATE cobranca.invoice SET open_disputes = open_disputes - 1 WHERE id = OLD.invoice_id;
-  END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.answered_on IS NULL THEN
-    UPDATE cobranca.invoice SET open_disputes = open_disputes + 1 WHERE id = NEW.invoice_id;
-  END IF;
-  RETURN NULL;
-END
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_dispute_book'
+  LANGUAGE C;
 COMMENT ON FUNCTION cobranca.dispute_book() IS
-  'trigger: keeps invoice.open_disputes, and so the disputed status';
+  'trigger (bookkeeping.c): keeps invoice.open_disputes, and so the disputed status';
 
 CREATE TRIGGER dispute_book AFTER INSERT OR UPDATE OF answered_on, invoice_id OR DELETE
   ON cobranca.dispute FOR EACH ROW EXECUTE FUNCTION cobranca.dispute_book();

@@ -82,8 +82,8 @@ BEGIN
     SELECT jb.name, jb.function::oid AS fn, n.nspname, p.proname,
            p.pronargs, p.proargtypes[0] AS argtype
       FROM cobranca.job jb
-      JOIN pg_catalog.pg_proc p ON p.oid = jb.function::oid
-      JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      LEFT JOIN pg_catalog.pg_proc p ON p.oid = jb.function::oid
+      LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
      WHERE jb.enabled
      ORDER BY jb.position
   LOOP
@@ -92,6 +92,12 @@ BEGIN
     v_state := NULL;
     v_start := pg_catalog.clock_timestamp();
     BEGIN
+      IF j.proname IS NULL THEN
+        -- a regprocedure column does not keep its function from being dropped
+        RAISE EXCEPTION 'job "%" names function %, which no longer exists', j.name, j.fn
+          USING ERRCODE = 'undefined_function',
+                HINT = 'Point cobranca.job.function at an existing function, or disable the job.';
+      END IF;
       IF j.pronargs <> 1 OR j.argtype <> 'timestamptz'::regtype THEN
         RAISE EXCEPTION 'job "%" has function %, which does not take (as_of timestamptz)',
                         j.name, j.fn::regprocedure

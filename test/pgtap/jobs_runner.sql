@@ -1,7 +1,7 @@
 -- cobranca.run_jobs(): order, one subtransaction per job, the job_run log,
 -- and retention (prune_job_runs).
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT has_function('cobranca', 'run_jobs', ARRAY['timestamp with time zone'], 'run_jobs(as_of) exists');
 SELECT has_table('cobranca', 'job_run', 'job_run exists');
@@ -86,6 +86,21 @@ SELECT is((SELECT count(*) FROM cobranca.run_jobs('2026-03-02 11:00-03')), 4::bi
 RESET client_min_messages;
 SELECT is((SELECT count(DISTINCT cycle) FROM cobranca.job_run WHERE job LIKE 'jt\_%'), 2::bigint,
           'the second cycle has its own number');
+
+-- a job whose function was dropped is reported, not silently left out
+CREATE FUNCTION jobs_test.gone(as_of timestamptz) RETURNS bigint LANGUAGE sql AS $$ SELECT 1::bigint $$;
+UPDATE cobranca.job SET enabled = (name = 'jt_gone');
+INSERT INTO cobranca.job (name, position, function, description) VALUES
+  ('jt_gone', 1006, 'jobs_test.gone(timestamptz)', 'test');
+DROP FUNCTION jobs_test.gone(timestamptz);
+SET client_min_messages = error;
+SELECT results_eq(
+  $$SELECT job, error ~ 'names function \d+, which no longer exists' FROM cobranca.run_jobs()$$,
+  $$VALUES ('jt_gone', true)$$,
+  'a job whose function was dropped fails by name');
+RESET client_min_messages;
+SELECT is((SELECT sqlstate FROM cobranca.job_run WHERE job = 'jt_gone'), '42883',
+          'and is logged as undefined_function');
 
 SELECT throws_ok('SELECT * FROM cobranca.run_jobs(NULL)', '22004', 'as_of must not be null',
                  'run_jobs refuses a null as_of');

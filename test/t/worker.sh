@@ -5,6 +5,7 @@
 #
 #  - the worker shows in pg_stat_activity and runs cycles that land in
 #    cobranca.job_run; a job that raises is logged while the others run
+#  - while another session holds the cycle lock, it skips its cycles
 #  - kill -9 in the middle of a cycle: the postmaster restarts the worker,
 #    and an idempotent test job neither repeats nor loses work
 #  - a cancelled cycle is rolled back and logged, and the worker lives on
@@ -16,7 +17,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..21"
+echo "1..24"
 n=0 failed=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -119,16 +120,35 @@ check "the worker shows in pg_stat_activity, connected to cobranca.database" \
 	         AND application_name = 'cobranca worker' AND datname = 'cobranca_worker')"
 wpid=$(worker_pid)
 check "a cycle ran: cobranca.job_run has the worker's rows" \
-	poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE pid = ${wpid:-0} AND job = 'wt_tick')"
+	poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE pid = ${wpid:-0} AND job = 'wt_tick')"
 check "a job that raises is logged with its error while the next job of its cycle succeeds" \
-	poll 10 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run b JOIN cobranca.job_run t USING (cycle)
+	poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run b JOIN cobranca.job_run t USING (cycle)
 	         WHERE b.job = 'wt_boom' AND b.error = 'wt boom' AND b.sqlstate = '22000'
 	           AND t.job = 'wt_tick' AND t.error IS NULL)"
 check "the worker survived the failing job (same process, more cycles)" \
-	poll 10 "SELECT count(DISTINCT cycle) >= 3 AND pg_catalog.bool_and(pid = ${wpid:-0})
+	poll 60 "SELECT count(DISTINCT cycle) >= 3 AND pg_catalog.bool_and(pid = ${wpid:-0})
 	         FROM cobranca.job_run WHERE job = 'wt_boom'"
 check "the idempotent job did its work once" \
-	poll 10 "SELECT count(*) = 5 AND count(DISTINCT item_id) = 5 FROM wt.done"
+	poll 30 "SELECT count(*) = 5 AND count(DISTINCT item_id) = 5 FROM wt.done"
+# ---- a session holding the cycle lock: the worker skips, then resumes
+q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+holder=$!
+if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1668244082 AND objid = 1
+            AND granted AND pid <> (SELECT pid FROM pg_stat_activity WHERE backend_type = 'cobranca worker'))"; then
+	held_at=$(q -c "SELECT pg_catalog.clock_timestamp()")
+	wait "$holder"
+	check "while another session holds the cycle lock the worker starts no cycle" \
+		poll 1 "SELECT NOT EXISTS (SELECT 1 FROM cobranca.job_run
+		        WHERE started_at BETWEEN '$held_at' AND '$held_at'::timestamptz + interval '3 s')"
+	check "and it says so in the server log" grep -q "another session is running a collection cycle; cycle skipped" "$tmp/primary.log"
+	check "once the lock is released, cycles resume" \
+		poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE started_at > '$held_at'::timestamptz + interval '3 s')"
+else
+	wait "$holder"
+	check "while another session holds the cycle lock the worker starts no cycle (the lock was never taken)" false
+	check "and it says so in the server log" false
+	check "once the lock is released, cycles resume" false
+fi
 if [ "$sample" = yes ]; then
 	check "on sample data the cycle creates contacts" \
 		poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.contact)"
@@ -141,7 +161,7 @@ fi
 q -c "INSERT INTO wt.item SELECT pg_catalog.generate_series(6, 10);
       UPDATE wt.conf SET secs = 4;
       UPDATE cobranca.job SET enabled = true WHERE name = 'wt_slow'"
-if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
+if poll 60 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
 	wpid=$(worker_pid)
 	kill -9 "$wpid"
 	check "kill -9 of the worker in the middle of a cycle" true
@@ -154,7 +174,7 @@ check "after the restart the interrupted work is done, exactly once" \
 	poll 60 "SELECT count(*) = 10 AND count(DISTINCT item_id) = 10 FROM wt.done"
 if [ "$sample" = yes ]; then
 	check "no duplicated contact (payer, channel, day) after the restart" \
-		poll 5 "SELECT NOT EXISTS (SELECT 1 FROM cobranca.contact
+		poll 5 "SELECT NOT EXISTS (SELECT 1 FROM cobranca.contact WHERE status <> 'cancelled'
 		         GROUP BY payer_id, channel, (scheduled_at AT TIME ZONE 'America/Sao_Paulo')::date HAVING count(*) > 1)"
 else
 	skip "no sample data"
@@ -162,20 +182,20 @@ fi
 
 # ---- a cancelled cycle is rolled back and logged; the worker lives on
 q -c "UPDATE wt.conf SET secs = 120"
-if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
+if poll 60 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
 	wpid=$(worker_pid)
 	q -c "SELECT pg_cancel_backend($wpid)" >/dev/null
 	check "pg_cancel_backend: the cycle is logged as failed (57014) by the same worker" \
-		poll 15 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE job = 'run_jobs' AND sqlstate = '57014' AND pid = $wpid)"
+		poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE job = 'run_jobs' AND sqlstate = '57014' AND pid = $wpid)"
 	check "and the worker carries on with its next cycle" \
-		poll 15 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $wpid AND wait_event = 'PgSleep')"
+		poll 60 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $wpid AND wait_event = 'PgSleep')"
 else
 	check "pg_cancel_backend: the cycle is logged as failed (it never reached the sleeping job)" false
 	check "and the worker carries on with its next cycle" false
 fi
 
 # ---- SIGTERM in the middle of a job ends the worker promptly
-if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
+if poll 60 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
 	wpid=$(worker_pid)
 	q -c "SELECT pg_terminate_backend($wpid)" >/dev/null
 	check "SIGTERM ends the worker within 5 s although its job sleeps 120 s" \
@@ -191,7 +211,7 @@ check "and the postmaster starts it again" \
 wpid=$(worker_pid)
 q -c "ALTER SYSTEM SET cobranca.naptime = 3" -c "SELECT pg_reload_conf()" >/dev/null
 since=$(q -c "SELECT pg_catalog.clock_timestamp()")
-poll 40 "SELECT count(DISTINCT cycle) >= 4 FROM cobranca.job_run WHERE pid = ${wpid:-0} AND started_at > '$since'" >/dev/null
+poll 90 "SELECT count(DISTINCT cycle) >= 4 FROM cobranca.job_run WHERE pid = ${wpid:-0} AND started_at > '$since'" >/dev/null
 gaps="WITH c AS (SELECT cycle, min(started_at) AS t FROM cobranca.job_run
                  WHERE pid = ${wpid:-0} AND started_at > '$since' GROUP BY cycle),
             g AS (SELECT t - lag(t) OVER (ORDER BY t) AS gap FROM c)
@@ -209,7 +229,7 @@ check "without the extension it skips its cycles and stays up" \
 	poll 1 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ${wpid:-0})"
 q -d cobranca_worker2 -c "CREATE EXTENSION cobranca"
 check "once the extension is created there, cycles run there" \
-	poll 30 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE pid = ${wpid:-0})" cobranca_worker2
+	poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE pid = ${wpid:-0})" cobranca_worker2
 
 # ---- a standby runs nothing
 if as_pg "$bindir/pg_basebackup" -h "$tmp" -p 5432 -U postgres -D "$standby" -R -X stream -c fast >/dev/null 2>&1 &&
@@ -230,5 +250,5 @@ start=$SECONDS
 as_pg "$bindir/pg_ctl" -D "$primary" -m fast -w -t 60 stop >/dev/null
 check "pg_ctl stop -m fast returns within 15 s" test $((SECONDS - start)) -le 15
 
-[ "$n" -eq 21 ] || echo "# planned 21, ran $n"
+[ "$n" -eq 24 ] || echo "# planned 24, ran $n"
 [ "$failed" -eq 0 ] || show_log
