@@ -101,8 +101,8 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.billed_90d IS 'amount of the invoices is
 COMMENT ON COLUMN cobranca.kpi_snapshot.dso_days IS 'days sales outstanding: open_balance ÷ billed_90d × 90; NULL when nothing was billed';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contact_cost IS 'attempted contacts of the window × their channel''s cost (cobranca.channel_cost, the creditor''s own row or the default)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.cost_per_real_recovered IS 'contact_cost ÷ recovered: BRL spent on contacts per BRL of late money received; NULL when nothing was recovered';
-COMMENT ON COLUMN cobranca.kpi_snapshot.notices_due_by_day50 IS 'RN 593 default notices whose day 50 of default (default_since + 49) fell in the window, void ones and those cured before any confirmation excluded';
-COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50 IS 'of notices_due_by_day50, those confirmed (or closed unreachable) by day 50; the confirmation day is read as deadline_on − 10';
+COMMENT ON COLUMN cobranca.kpi_snapshot.notices_due_by_day50 IS 'RN 593 default notices whose day 50 of default (default_since + 50) fell in the window, void ones and those cured before any confirmation excluded';
+COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50 IS 'of notices_due_by_day50, those whose 10-day term started by day 50: confirmed, or closed unreachable after the last attempt (default_notice.confirmed_by_day_50)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50_pct IS 'notices_confirmed_by_day50 ÷ notices_due_by_day50 × 100; NULL when none was due';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contracts_active_at_start IS 'contracts started by the start of the window and active then (active now, or changed status after it)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contracts_cancelled_default IS 'contracts cancelled for default (status cancelled, reason default) with the change in the window';
@@ -218,15 +218,16 @@ WITH prm AS (
      AND i.agreement_id IS NOT NULL
    GROUP BY ct.portfolio_id
 ), ntc AS (
+  -- day n of a default is default_since + n; confirmed_by_day_50 is set by
+  -- the notice's trigger (its 10-day term started by day 50)
   SELECT n.portfolio_id,
          pg_catalog.count(*) AS due,
-         pg_catalog.count(*) FILTER (WHERE n.deadline_on IS NOT NULL
-                                       AND n.deadline_on - 10 <= n.default_since + 49) AS confirmed
+         pg_catalog.count(*) FILTER (WHERE n.confirmed_by_day_50) AS confirmed
     FROM prm
     JOIN cobranca.default_notice n
-      ON n.default_since + 49 > prm.s AND n.default_since + 49 <= prm.d
+      ON n.default_since + 50 > prm.s AND n.default_since + 50 <= prm.d
    WHERE n.status <> 'void'
-     AND NOT (n.status = 'cured' AND n.deadline_on IS NULL)
+     AND NOT (n.status = 'cured' AND n.term_start_on IS NULL)
    GROUP BY n.portfolio_id
 ), chn AS (
   SELECT k.portfolio_id,
