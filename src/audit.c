@@ -43,21 +43,25 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
-#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/xid8.h"
 
 #include "cobranca.h"
+#include "audit.h"
 #include "crypto.h"
 
 /* audit_log columns, by name */
@@ -186,8 +190,8 @@ load_client_addr(void)
  * Append one row to audit_log; returns its id.  Forces a transaction id
  * before drawing the row id, so that the seal's snapshot test is exact.
  */
-static int64
-audit_append(const char *table_name, const char *operation,
+int64
+CobrancaAuditAppend(const char *table_name, const char *operation,
 			 bool has_row, int64 row_id, bool has_creditor, int64 creditor_id,
 			 Datum old_values, bool old_null, Datum new_values, bool new_null,
 			 const char *reason)
@@ -211,7 +215,7 @@ audit_append(const char *table_name, const char *operation,
 	namestrcpy(&tn, table_name);
 	v[AL_ID] = Int64GetDatum(id);
 	v[AL_LOGGED_AT] = TimestampTzGetDatum(GetCurrentTimestamp());
-	v[AL_TXID] = FullTransactionIdGetDatum(fxid);
+	v[AL_TXID] = Int64GetDatum((int64) U64FromFullTransactionId(fxid));
 	v[AL_SESSION_USER] = NameGetDatum(&sun);
 	v[AL_CURRENT_USER] = NameGetDatum(&cun);
 	if (application_name && application_name[0])
@@ -325,49 +329,91 @@ capture_cache(FunctionCallInfo fcinfo, Relation rel)
 	return c;
 }
 
+/* one column's value as a jsonb value (numbers stay numbers) */
 static void
-append_json_value(StringInfo buf, CaptureCache *c, int i, Datum d)
+column_jsonb_value(CaptureCache *c, int i, Oid typid, Datum d, JsonbValue *v)
 {
-	char	   *s = OutputFunctionCall(&c->out[i], d);
-
 	switch (c->kind[i])
 	{
 		case JK_NUMBER:
-			if (strcmp(s, "NaN") == 0 || strstr(s, "Infinity") != NULL)
-				escape_json(buf, s);
-			else
-				appendStringInfoString(buf, s);
-			break;
+			v->type = jbvNumeric;
+			switch (typid)
+			{
+				case INT2OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt16(d));
+					return;
+				case INT4OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt32(d));
+					return;
+				case INT8OID:
+					v->val.numeric = int64_to_numeric(DatumGetInt64(d));
+					return;
+				case OIDOID:
+					v->val.numeric = int64_to_numeric((int64) DatumGetObjectId(d));
+					return;
+				case NUMERICOID:
+					if (!numeric_is_nan(DatumGetNumeric(d)) && !numeric_is_inf(DatumGetNumeric(d)))
+					{
+						v->val.numeric = DatumGetNumeric(d);
+						return;
+					}
+					break;
+				case FLOAT4OID:
+				case FLOAT8OID:
+					{
+						float8		f = typid == FLOAT4OID ? DatumGetFloat4(d) : DatumGetFloat8(d);
+
+						if (!isnan(f) && !isinf(f))
+						{
+							v->val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
+																				 Float8GetDatum(f)));
+							return;
+						}
+					}
+					break;
+			}
+			break;				/* NaN and infinities are written as strings */
 		case JK_BOOL:
-			appendStringInfoString(buf, s[0] == 't' ? "true" : "false");
-			break;
+			v->type = jbvBool;
+			v->val.boolean = DatumGetBool(d);
+			return;
 		case JK_JSON:
-			appendStringInfoString(buf, s);
-			break;
+			{
+				Jsonb	   *jb = typid == JSONBOID ? DatumGetJsonbP(d) :
+				DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												   CStringGetDatum(OutputFunctionCall(&c->out[i], d))));
+
+				v->type = jbvBinary;
+				v->val.binary.data = &jb->root;
+				v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				return;
+			}
 		default:
-			escape_json(buf, s);
 			break;
 	}
-	pfree(s);
+	v->type = jbvString;
+	v->val.string.val = OutputFunctionCall(&c->out[i], d);
+	v->val.string.len = strlen(v->val.string.val);
 }
 
 /*
  * The row (or, with "other", only the columns that differ from it) as a
- * jsonb object.
+ * jsonb object, built directly (no text round trip).
  */
 static Datum
 row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 {
-	StringInfoData buf;
-	bool		first = true;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		bool		isnull;
 		Datum		d;
+		JsonbValue	k,
+					v;
 
 		if (c->kind[i] == JK_SKIP)
 			continue;
@@ -382,18 +428,18 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 			if (!isnull && !onull && datumIsEqual(d, od, att->attbyval, att->attlen))
 				continue;
 		}
-		if (!first)
-			appendStringInfoChar(&buf, ',');
-		first = false;
-		escape_json(&buf, NameStr(att->attname));
-		appendStringInfoChar(&buf, ':');
+		k.type = jbvString;
+		k.val.string.val = NameStr(att->attname);
+		k.val.string.len = strlen(NameStr(att->attname));
+		pushJsonbValue(&state, WJB_KEY, &k);
 		if (isnull)
-			appendStringInfoString(&buf, "null");
+			v.type = jbvNull;
 		else
-			append_json_value(&buf, c, i, d);
+			column_jsonb_value(c, i, att->atttypid, d, &v);
+		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
-	appendStringInfoChar(&buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 static bool
@@ -436,6 +482,15 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("cobranca.audit_capture() must be fired AFTER ... FOR EACH ROW")));
+
+	/*
+	 * A restore (pg_dump's output sets row_security off, which only a role
+	 * that bypasses row-level security may use to write) brings back rows
+	 * whose history is already in the restored audit_log: not logged again.
+	 */
+	if (!row_security && (superuser() || has_bypassrls_privilege(GetUserId())))
+		return PointerGetDatum(NULL);
+
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
 	c = capture_cache(fcinfo, rel);
@@ -467,7 +522,7 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 
 	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
 	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
-	(void) audit_append(RelationGetRelationName(rel), op, has_row, row_id,
+	(void) CobrancaAuditAppend(RelationGetRelationName(rel), op, has_row, row_id,
 						has_creditor, creditor_id,
 						oldj, oldt == NULL, newj, newt == NULL, NULL);
 	return PointerGetDatum(NULL);
@@ -487,7 +542,7 @@ cobranca_audit_note(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("audit_note needs a table name and an operation")));
-	PG_RETURN_INT64(audit_append(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	PG_RETURN_INT64(CobrancaAuditAppend(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 								 text_to_cstring(PG_GETARG_TEXT_PP(1)),
 								 !PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
 								 !PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
@@ -612,6 +667,9 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	pfree(nulls);
 }
 
+/* rows sealed by one call at most, so that a backlog never makes one huge transaction */
+#define SEAL_MAX_ROWS	100000
+
 typedef struct ChainHead
 {
 	int64		chain_id;
@@ -687,6 +745,8 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	Portal		portal;
 	Datum		snapshot;
 	int64		sealed = 0;
+	bool		complete = true;
+	MemoryContext rowcxt;
 	TimestampTz now = GetCurrentTimestamp();
 
 	SPI_connect();
@@ -695,8 +755,20 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cobranca.audit_seal_state must hold exactly one row")));
-	/* the snapshot this seal starts from: what the next seal will skip */
-	if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()", false, 0) != SPI_OK_SELECT)
+	/*
+	 * The snapshot this seal starts from: the next seal skips what it shows
+	 * as committed.  A snapshot counts its own transaction as visible, but
+	 * rows this transaction writes after the seal are not sealed now: it is
+	 * added to the in-progress list, so that the next seal takes them.
+	 */
+	if (SPI_execute("SELECT CASE WHEN q.x IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(q.x, q.s) THEN q.s "
+					"ELSE (LEAST(pg_catalog.pg_snapshot_xmin(q.s), q.x)::text || ':' || "
+					"      pg_catalog.pg_snapshot_xmax(q.s)::text || ':' || "
+					"      (SELECT pg_catalog.string_agg(u.v::text, ',' ORDER BY u.v) "
+					"         FROM (SELECT pg_catalog.pg_snapshot_xip(q.s) AS v UNION SELECT q.x) u))::pg_catalog.pg_snapshot "
+					"END "
+					"FROM (SELECT pg_catalog.pg_current_snapshot() AS s, pg_catalog.pg_current_xact_id_if_assigned() AS x) q",
+					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take a snapshot");
 	{
 		bool		isnull;
@@ -717,14 +789,27 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	if (head_plan == NULL)
 		elog(ERROR, "could not prepare the chain head query");
 
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
-									   "FROM cobranca.audit_log a, cobranca.audit_seal_state st "
-									   "WHERE a.txid >= pg_catalog.pg_snapshot_xmin(st.last_snapshot) "
-									   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
-									   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
-									   "ORDER BY a.id",
-									   0, NULL, NULL, NULL, false, 0);
+	/* rows of transactions the last seal did not see committed */
+	{
+		Oid			types[2] = {INT8OID, PG_SNAPSHOTOID};
+		Datum		args[2];
+		bool		isnull;
+
+		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, last_snapshot "
+						"FROM cobranca.audit_seal_state", false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read cobranca.audit_seal_state");
+		args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		portal = SPI_cursor_open_with_args(NULL,
+										   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
+										   "FROM cobranca.audit_log a "
+										   "WHERE a.txid >= $1 "
+										   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, $2) "
+										   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
+										   "ORDER BY a.id",
+										   2, types, args, NULL, false, 0);
+	}
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -747,6 +832,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			uint8		hash[COBRANCA_SHA256_LEN];
 			Datum		v[AS_NCOLS];
 			bool		nl[AS_NCOLS] = {false};
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 			hash_audit_row(chain_id, h->seq + 1, h->hash, row, hash);
 			v[AS_AUDIT_ID] = Int64GetDatum(audit_id);
@@ -756,11 +842,18 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			v[AS_PREV_HASH] = PointerGetDatum(hash_bytea(h->hash));
 			v[AS_HASH] = PointerGetDatum(hash_bytea(hash));
 			direct_insert(seal, AS_NCOLS, v, nl);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
 			h->seq++;
 			memcpy(h->hash, hash, COBRANCA_SHA256_LEN);
 			sealed++;
 		}
 		SPI_freetuptable(tt);
+		if (sealed >= SEAL_MAX_ROWS)
+		{
+			complete = false;
+			break;
+		}
 	}
 	SPI_cursor_close(portal);
 
@@ -768,8 +861,12 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 		Oid			types[2] = {PG_SNAPSHOTOID, INT8OID};
 		Datum		args[2] = {snapshot, Int64GetDatum(sealed)};
 
-		if (SPI_execute_with_args("UPDATE cobranca.audit_seal_state SET last_snapshot = $1, "
-								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2",
+		/* a partial seal keeps the old snapshot: the next one goes on */
+		if (SPI_execute_with_args(complete ?
+								  "UPDATE cobranca.audit_seal_state SET last_snapshot = $1, "
+								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2" :
+								  "UPDATE cobranca.audit_seal_state SET "
+								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2 WHERE $1 IS NOT NULL",
 								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update cobranca.audit_seal_state");
 	}
@@ -800,12 +897,14 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 	bool		in_chain = false;
 	uint8		prev_hash[COBRANCA_SHA256_LEN];
 	Portal		portal;
+	MemoryContext rowcxt;
 
 	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	rdesc = BlessTupleDesc(rdesc);
 
 	SPI_connect();
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit verify row", ALLOCSET_DEFAULT_SIZES);
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT s.chain_id, s.seq, s.prev_hash, s.hash, s.audit_id, a "
 									   "FROM cobranca.audit_seal s LEFT JOIN cobranca.audit_log a ON a.id = s.audit_id "
@@ -849,10 +948,15 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 			}
 			if (row_ok)
 			{
+				MemoryContext old;
+
 				copy_hash(prevd, stored_prev, "prev_hash");
 				copy_hash(hashd, stored, "hash");
+				old = MemoryContextSwitchTo(rowcxt);
 				hash_audit_row(chain_id, seq, stored_prev,
 							   DatumGetHeapTupleHeader(rowd), computed);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(rowcxt);
 				row_ok = seq == prev_seq + 1 &&
 					memcmp(stored_prev, prev_hash, COBRANCA_SHA256_LEN) == 0 &&
 					memcmp(computed, stored, COBRANCA_SHA256_LEN) == 0;
@@ -871,7 +975,7 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 
 	/* rows the last seal saw committed but that are in no chain */
 	if (SPI_execute("SELECT pg_catalog.min(a.id) FROM cobranca.audit_log a, cobranca.audit_seal_state st "
-					"WHERE pg_catalog.pg_visible_in_snapshot(a.txid, st.last_snapshot) "
+					"WHERE pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, st.last_snapshot) "
 					"AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id)",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for unsealed audit rows");

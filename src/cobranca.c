@@ -22,6 +22,7 @@ int			cobranca_naptime = 60;
 int			cobranca_max_contacts_per_day = 1;
 char	   *cobranca_master_key_file = NULL;
 int			cobranca_job_run_retention = 30;
+int			cobranca_agreement_grace_days = 10;
 int			cobranca_audit_retention_days = 0;
 int			cobranca_kpi_refresh_interval = 600;
 
@@ -112,6 +113,15 @@ _PG_init(void)
 							&cobranca_audit_retention_days,
 							0, 0, 36500,
 							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.agreement_grace_days",
+							"Days an agreement installment may stay unpaid after its due date before the agreement breaks.",
+							"A broken agreement restores the covered invoices' debt (less what its installments paid).",
+							&cobranca_agreement_grace_days,
+							10, 0, 365,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 

@@ -9,16 +9,18 @@
  *	   by the GUC cobranca.master_key_file (superuser only).  When the GUC is
  *	   empty, the file cobranca_master.key in the data directory is used and
  *	   created, mode 0600, on first use.  The file holds one key per line in
- *	   hex, the current key first, older keys after it (kept by rotation so
- *	   that a key ring wrapped under an older key, e.g. from a dump, can
- *	   still be opened); lines starting with '#' are comments.
+ *	   hex; the last key is the current one, the lines before it are older
+ *	   keys (kept so that a key ring wrapped under an older key, e.g. from a
+ *	   dump, can still be opened); lines starting with '#' are comments.
  *	 - The data key (32 random bytes) is stored only wrapped, AES-256-GCM
  *	   under the master key, in cobranca.key_ring (dumped by pg_dump).  It
  *	   is created on first use, so that a restore brings back the original
  *	   one.  From it two keys are derived with HMAC-SHA-256: one encrypts
  *	   documents, the other computes their digests.
  *	 - Rotation (rotate_master_key) draws a new master key, re-wraps the
- *	   data key and rewrites the key file: no document is re-encrypted.
+ *	   data key and appends the new key to the key file: no document is
+ *	   re-encrypted, and the file is only ever appended to, so that it can
+ *	   live in a directory the server cannot write.
  *
  * Formats
  *	 document ciphertext: version(1) = 1 | key id(1) | iv(12) | tag(16) | ct
@@ -56,6 +58,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "cobranca.h"
 #include "crypto.h"
@@ -277,53 +280,51 @@ append_key_line(StringInfo s, const uint8 *key)
 }
 
 /*
- * Write the key file: a temporary file, 0600, fsync'd and renamed over the
- * old one, so that a crash leaves either the old or the new file.
+ * Create the key file (exclusive, 0600) with one fresh key, or append a new
+ * current key to an existing file: the file is never rewritten, so that a
+ * crash or an aborted rotation never loses a key.
  */
 static void
-write_master_key_file(const char *path, MasterKey *keys, int nkeys, bool exclusive)
+write_master_key(const char *path, const MasterKey *key, bool create)
 {
 	StringInfoData s;
-	char	   *tmp = exclusive ? pstrdup(path) : psprintf("%s.tmp", path);
 	int			fd;
-	int			flags = O_WRONLY | O_CREAT | PG_BINARY | (exclusive ? O_EXCL : O_TRUNC);
+	int			flags = O_WRONLY | PG_BINARY | (create ? O_CREAT | O_EXCL : O_APPEND);
 	bool		ok;
 
 	initStringInfo(&s);
-	appendStringInfoString(&s,
-						   "# cobranca master key file: the first key is the current one,\n"
-						   "# older keys follow so that key rings wrapped under them can be opened.\n"
-						   "# Keep a copy in a safe place: without it, encrypted documents are lost.\n");
-	for (int i = 0; i < nkeys; i++)
-		append_key_line(&s, keys[i].key);
+	if (create)
+		appendStringInfoString(&s,
+							   "# cobranca master key file: one key per line, the last one is current;\n"
+							   "# older keys stay so that key rings wrapped under them can be opened.\n"
+							   "# Keep a copy in a safe place: without it, encrypted documents are lost.\n");
+	else
+		appendStringInfo(&s, "# added by cobranca.rotate_master_key() at %s\n",
+						 timestamptz_to_str(GetCurrentTimestamp()));
+	append_key_line(&s, key->key);
 
-	fd = OpenTransientFilePerm(tmp, flags, S_IRUSR | S_IWUSR);
+	fd = OpenTransientFilePerm(path, flags, S_IRUSR | S_IWUSR);
 	if (fd < 0)
 	{
-		if (exclusive && errno == EEXIST)
-		{
-			explicit_bzero(s.data, s.len);
-			return;				/* another backend created it meanwhile */
-		}
+		int			save_errno = errno;
+
 		explicit_bzero(s.data, s.len);
+		if (create && save_errno == EEXIST)
+			return;				/* another backend created it meanwhile */
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create master key file \"%s\": %m", tmp),
-				 errhint("Set cobranca.master_key_file to a file the server can write, or create the file yourself.")));
+				 errmsg("could not %s master key file \"%s\": %m", create ? "create" : "open", path),
+				 errhint("The server must be able to %s it.", create ? "create" : "write to")));
 	}
 	ok = write(fd, s.data, s.len) == s.len && pg_fsync(fd) == 0;
 	explicit_bzero(s.data, s.len);
 	if (CloseTransientFile(fd) != 0)
 		ok = false;
 	if (!ok)
-	{
-		unlink(tmp);
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not write master key file \"%s\": %m", tmp)));
-	}
-	if (!exclusive)
-		(void) durable_rename(tmp, path, ERROR);
+				 errmsg("could not write master key file \"%s\": %m", path)));
 }
 
 static int
@@ -339,7 +340,7 @@ hexval(char c)
 }
 
 /*
- * Read the master keys (current first) into keys[MAX_MASTER_KEYS]; returns
+ * Read the master keys (current last) into keys[MAX_MASTER_KEYS]; returns
  * how many.  With the GUC empty, a missing file is created with a fresh key.
  */
 static int
@@ -359,7 +360,7 @@ load_master_keys(MasterKey *keys)
 		MasterKey	fresh;
 
 		random_bytes(fresh.key, KEY_LEN);
-		write_master_key_file(path, &fresh, 1, true);
+		write_master_key(path, &fresh, true);
 		explicit_bzero(&fresh, sizeof(fresh));
 		ereport(WARNING,
 				(errmsg("created the cobranca master key file \"%s\"", path),
@@ -520,7 +521,7 @@ unwrap_data_key(MasterKey *keys, int nkeys, int keyid, const uint8 *mkid,
 			 errmsg("the master key file does not hold the key that wraps the document key"),
 			 errdetail("cobranca.key_ring key %d is wrapped under master key %s; the file \"%s\" holds %d other key(s), the current one is %s.",
 					   keyid, hex_of(mkid, MASTER_ID_LEN), master_key_path(), nkeys,
-					   hex_of(keys[0].id, MASTER_ID_LEN)),
+					   hex_of(keys[nkeys - 1].id, MASTER_ID_LEN)),
 			 errhint("Point cobranca.master_key_file at the key file of the installation this data comes from.")));
 }
 
@@ -610,8 +611,9 @@ get_data_key(bool create)
 
 	keys = palloc0(sizeof(MasterKey) * MAX_MASTER_KEYS);
 	SPI_connect();
+	/* not read-only: a fresh snapshot sees a key committed meanwhile */
 	if (SPI_execute_with_args("SELECT wrapped, master_key_id FROM cobranca.key_ring WHERE id = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read cobranca.key_ring");
 	found = SPI_processed == 1;
 	if (!found && !create)
@@ -644,11 +646,11 @@ get_data_key(bool create)
 		bytea	   *m = palloc(VARHDRSZ + MASTER_ID_LEN);
 
 		random_bytes(dk, KEY_LEN);
-		wrap_data_key(&keys[0], CURRENT_KEY_ID, dk, wrapped);
+		wrap_data_key(&keys[nkeys - 1], CURRENT_KEY_ID, dk, wrapped);
 		SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
 		memcpy(VARDATA(w), wrapped, WRAPPED_LEN);
 		SET_VARSIZE(m, VARHDRSZ + MASTER_ID_LEN);
-		memcpy(VARDATA(m), keys[0].id, MASTER_ID_LEN);
+		memcpy(VARDATA(m), keys[nkeys - 1].id, MASTER_ID_LEN);
 		vals[0] = Int16GetDatum(CURRENT_KEY_ID);
 		vals[1] = PointerGetDatum(w);
 		vals[2] = PointerGetDatum(m);
@@ -658,11 +660,20 @@ get_data_key(bool create)
 			elog(ERROR, "could not write cobranca.key_ring");
 		if (SPI_processed != 1)
 		{
-			/* created concurrently: use that one */
+			/* created by a concurrent transaction that committed: use it */
+			DataKey    *theirs;
+
 			explicit_bzero(dk, KEY_LEN);
 			explicit_bzero(keys, sizeof(MasterKey) * MAX_MASTER_KEYS);
 			SPI_finish();
-			return get_data_key(false);
+			theirs = get_data_key(false);
+			if (theirs == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access to cobranca.key_ring"),
+						 errdetail("A concurrent transaction created the document key, which this transaction's snapshot does not see."),
+						 errhint("Retry the transaction.")));
+			return theirs;
 		}
 		cached_key.pending = true;
 	}
@@ -702,13 +713,14 @@ cobranca_document_encrypt(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(out);
 }
 
-PG_FUNCTION_INFO_V1(cobranca_document_decrypt);
-
-/* document_decrypt(bytea) → text */
-Datum
-cobranca_document_decrypt(PG_FUNCTION_ARGS)
+/*
+ * The normalized document in a ciphertext of document_encrypt; raises a
+ * clean error (never the value) when it is malformed, names an unknown key
+ * or fails authentication.
+ */
+text *
+CobrancaDocumentDecrypt(bytea *in)
 {
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	int			len = VARSIZE_ANY_EXHDR(in);
 	const uint8 *p = (const uint8 *) VARDATA_ANY(in);
 	DataKey    *key;
@@ -743,7 +755,16 @@ cobranca_document_decrypt(PG_FUNCTION_ARGS)
 				 errdetail("The value was altered, or it was encrypted under another installation's key."),
 				 errhint("Check that cobranca.master_key_file and cobranca.key_ring come from the same installation as the data.")));
 	}
-	PG_RETURN_TEXT_P(out);
+	return out;
+}
+
+PG_FUNCTION_INFO_V1(cobranca_document_decrypt);
+
+/* document_decrypt(bytea) → text */
+Datum
+cobranca_document_decrypt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(CobrancaDocumentDecrypt(PG_GETARG_BYTEA_PP(0)));
 }
 
 PG_FUNCTION_INFO_V1(cobranca_document_digest);
@@ -767,10 +788,10 @@ PG_FUNCTION_INFO_V1(cobranca_rotate_master_key);
 
 /*
  * rotate_master_key() → text: draw a new master key, re-wrap every data key
- * under it, and rewrite the key file with the new key first and the older
- * ones after it.  Returns the new master key id (hex).  The file is
- * rewritten after the key ring: should the transaction abort later, the
- * old key is still in the file and the key ring still opens.
+ * under it, and append it to the key file as the current key.  Returns the
+ * new master key id (hex).  Older keys stay in the file: should the
+ * transaction abort, the key ring is still wrapped under one of them and
+ * still opens.
  */
 Datum
 cobranca_rotate_master_key(PG_FUNCTION_ARGS)
@@ -787,15 +808,15 @@ cobranca_rotate_master_key(PG_FUNCTION_ARGS)
 				 errdetail("The rotation rewrites the master key file on the server.")));
 	(void) key_ring_relid();
 
-	/* keys[0] is the new key, the file's keys follow */
-	nkeys = load_master_keys(keys + 1);
+	/* keys[nkeys] will be the new key, after the file's keys */
+	nkeys = load_master_keys(keys);
 	if (nkeys >= MAX_MASTER_KEYS)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("the master key file already holds %d keys", nkeys),
-				 errhint("Remove keys no longer needed (older than any dump you keep) from the end of the file.")));
-	random_bytes(keys[0].key, KEY_LEN);
-	master_key_id(keys[0].key, keys[0].id);
+				 errhint("Remove keys no longer needed (older than any dump you keep) from the start of the file.")));
+	random_bytes(keys[nkeys].key, KEY_LEN);
+	master_key_id(keys[nkeys].key, keys[nkeys].id);
 
 	SPI_connect();
 	if (SPI_execute("LOCK TABLE cobranca.key_ring IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
@@ -825,14 +846,14 @@ cobranca_rotate_master_key(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("cobranca.key_ring key %d is incomplete", id)));
-			unwrap_data_key(keys + 1, nkeys, id, (uint8 *) VARDATA_ANY(mkid),
+			unwrap_data_key(keys, nkeys, id, (uint8 *) VARDATA_ANY(mkid),
 							(uint8 *) VARDATA_ANY(wrapped), VARSIZE_ANY_EXHDR(wrapped), dk);
-			wrap_data_key(&keys[0], id, dk, rewrapped);
+			wrap_data_key(&keys[nkeys], id, dk, rewrapped);
 			explicit_bzero(dk, KEY_LEN);
 			SET_VARSIZE(w, VARHDRSZ + WRAPPED_LEN);
 			memcpy(VARDATA(w), rewrapped, WRAPPED_LEN);
 			SET_VARSIZE(m, VARHDRSZ + MASTER_ID_LEN);
-			memcpy(VARDATA(m), keys[0].id, MASTER_ID_LEN);
+			memcpy(VARDATA(m), keys[nkeys].id, MASTER_ID_LEN);
 			vals[0] = Int16GetDatum(id);
 			vals[1] = PointerGetDatum(w);
 			vals[2] = PointerGetDatum(m);
@@ -844,8 +865,8 @@ cobranca_rotate_master_key(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	write_master_key_file(master_key_path(), keys, nkeys + 1, false);
-	newid = hex_of(keys[0].id, MASTER_ID_LEN);
+	write_master_key(master_key_path(), &keys[nkeys], false);
+	newid = hex_of(keys[nkeys].id, MASTER_ID_LEN);
 	explicit_bzero(keys, sizeof(MasterKey) * (MAX_MASTER_KEYS + 1));
 	ereport(NOTICE,
 			(errmsg("master key rotated: %llu data key(s) re-wrapped under master key %s",
@@ -861,14 +882,15 @@ Datum
 cobranca_master_key_id(PG_FUNCTION_ARGS)
 {
 	MasterKey  *keys = palloc0(sizeof(MasterKey) * MAX_MASTER_KEYS);
+	int			nkeys;
 	char	   *id;
 
 	if (!superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a superuser may read the cobranca master key file")));
-	(void) load_master_keys(keys);
-	id = hex_of(keys[0].id, MASTER_ID_LEN);
+	nkeys = load_master_keys(keys);
+	id = hex_of(keys[nkeys - 1].id, MASTER_ID_LEN);
 	explicit_bzero(keys, sizeof(MasterKey) * MAX_MASTER_KEYS);
 	PG_RETURN_TEXT_P(cstring_to_text(id));
 }

@@ -23,4 +23,7 @@ extern CobrancaSha256Ctx *CobrancaSha256Begin(void);
 extern void CobrancaSha256Add(CobrancaSha256Ctx *ctx, const void *data, size_t len);
 extern void CobrancaSha256End(CobrancaSha256Ctx *ctx, uint8 *out);
 
+/* the normalized document in a document ciphertext (clean errors) */
+extern text *CobrancaDocumentDecrypt(bytea *cipher);
+
 #endif							/* COBRANCA_CRYPTO_H */

@@ -71,7 +71,7 @@ CREATE FUNCTION cobranca.rotate_master_key() RETURNS text
   AS 'MODULE_PATHNAME', 'cobranca_rotate_master_key'
   LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION cobranca.rotate_master_key() IS
-  'superuser: draws a new master key, re-wraps the data key under it (no document is re-encrypted) and rewrites the key file keeping older keys after the new one; returns the new master key id';
+  'superuser: draws a new master key, re-wraps the data key under it (no document is re-encrypted) and appends it to the key file as the current key, older keys kept before it; returns the new master key id';
 
 CREATE FUNCTION cobranca.master_key_id() RETURNS text
   AS 'MODULE_PATHNAME', 'cobranca_master_key_id'

@@ -5,7 +5,7 @@
 CREATE TABLE cobranca.audit_log (
   id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   logged_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-  txid              xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+  txid              bigint NOT NULL DEFAULT pg_catalog.pg_current_xact_id()::text::bigint,
   session_user_name name NOT NULL DEFAULT SESSION_USER,
   current_user_name name NOT NULL DEFAULT CURRENT_USER,
   application_name  text,
@@ -18,14 +18,15 @@ CREATE TABLE cobranca.audit_log (
   new_values        jsonb,
   reason            text
 );
-CREATE INDEX audit_log_txid_idx ON cobranca.audit_log (txid);
+-- Few and cheap indexes: every domain write pays for them.  BRIN suits both
+-- columns, which grow with the table; the seal scans by txid.
+CREATE INDEX audit_log_txid_idx ON cobranca.audit_log USING brin (txid);
 CREATE INDEX audit_log_logged_at_idx ON cobranca.audit_log USING brin (logged_at);
-CREATE INDEX audit_log_row_idx ON cobranca.audit_log (table_name, row_id);
 COMMENT ON TABLE cobranca.audit_log IS
   'Who did what, when: one row per INSERT, UPDATE and DELETE on a domain table and per document reveal, written in the same transaction; append-only, sealed into hash chains by cobranca.audit_seal()';
 COMMENT ON COLUMN cobranca.audit_log.id IS 'capture order (not commit order); the chain order is in cobranca.audit_seal';
 COMMENT ON COLUMN cobranca.audit_log.logged_at IS 'clock time of the change';
-COMMENT ON COLUMN cobranca.audit_log.txid IS 'top-level transaction id (pg_current_xact_id)';
+COMMENT ON COLUMN cobranca.audit_log.txid IS 'top-level transaction id (pg_current_xact_id, as a number)';
 COMMENT ON COLUMN cobranca.audit_log.session_user_name IS 'the login that connected (session_user)';
 COMMENT ON COLUMN cobranca.audit_log.current_user_name IS 'the role in effect (current_user): differs under SET ROLE or inside a SECURITY DEFINER function';
 COMMENT ON COLUMN cobranca.audit_log.application_name IS 'application_name of the session';
@@ -114,7 +115,7 @@ CREATE FUNCTION cobranca.audit_seal() RETURNS bigint
   LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cobranca.audit_seal() IS
-  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order; returns how many';
+  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order, at most 100000 per call; returns how many';
 
 CREATE FUNCTION cobranca.audit_verify(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint)
   AS 'MODULE_PATHNAME', 'cobranca_audit_verify'
@@ -132,14 +133,14 @@ COMMENT ON FUNCTION cobranca.audit_purge(timestamptz) IS
 
 CREATE FUNCTION cobranca.audit_head()
   RETURNS TABLE (chain_id bigint, seq bigint, hash text, sealed_at timestamptz)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
   SELECT DISTINCT ON (s.chain_id) s.chain_id, s.seq, pg_catalog.encode(s.hash, 'hex'), s.sealed_at
   FROM cobranca.audit_seal s
   ORDER BY s.chain_id, s.seq DESC
 $$;
 COMMENT ON FUNCTION cobranca.audit_head() IS
-  'the newest position and hash of every chain: publish them outside the database (e.g. to a notary or a write-once store) so that even a rewrite of the whole chain by a superuser shows';
+  'the newest position and hash of every chain the caller may read (row-level security applies): publish them outside the database (e.g. to a notary or a write-once store) so that even a rewrite of the whole chain by a superuser shows';
 
 CREATE FUNCTION cobranca.job_seal_audit(as_of timestamptz) RETURNS bigint
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
@@ -159,7 +160,7 @@ COMMENT ON FUNCTION cobranca.job_seal_audit(timestamptz) IS
 
 CREATE FUNCTION cobranca.audit_retention_days() RETURNS integer
   LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
-$$ SELECT pg_catalog.current_setting('cobranca.audit_retention_days')::integer $$;
+$$ SELECT COALESCE(pg_catalog.current_setting('cobranca.audit_retention_days', true), '0')::integer $$;
 COMMENT ON FUNCTION cobranca.audit_retention_days() IS
   'the GUC cobranca.audit_retention_days: days after which sealed audit rows may be purged; 0 keeps them forever';
 

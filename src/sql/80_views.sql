@@ -3,11 +3,13 @@
 --
 -- Claims are health data: supervisors see them only as aggregates (SPEC §3),
 -- never row by row.  So these views run with their owner's rights over the
--- claim rows and filter by portfolio themselves: a caller sees the contracts
--- of the portfolios assigned to its login (cobranca.assignment), an
--- administrator all of them.  They are security_barrier, so that no function
--- in a caller's WHERE clause sees a row before that filter has removed it.
--- SELECT on them is granted to supervisors and administrators only.
+-- claim rows and filter by portfolio themselves, with the rule of
+-- cobranca.visible_portfolio (the portfolios assigned to the caller's login,
+-- its ERP's creditor, or everything for a role that bypasses row-level
+-- security) written as a set, evaluated once per query rather than once per
+-- row.  They are security_barrier, so that no function in a caller's WHERE
+-- clause sees a row before that filter has removed it.  SELECT on them is
+-- granted to supervisors and administrators only.
 
 CREATE FUNCTION cobranca.claims_ratio_trans(internal, numeric, numeric) RETURNS internal
   AS 'MODULE_PATHNAME', 'cobranca_claims_ratio_trans'
@@ -87,9 +89,14 @@ SELECT f.creditor_id,
           JOIN cobranca.contract ct ON ct.id = i.contract_id
           JOIN cobranca.creditor cr ON cr.id = i.creditor_id
          WHERE i.kind = 'premium') f
- WHERE pg_catalog.pg_has_role(CURRENT_USER, 'cobranca_admin', 'MEMBER')
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                WHERE r.rolname = CURRENT_USER AND (r.rolsuper OR r.rolbypassrls))
     OR f.portfolio_id IN (SELECT a.portfolio_id FROM cobranca.assignment a
-                           WHERE a.login = CURRENT_USER)
+                           WHERE a.login = CURRENT_USER
+                          UNION ALL
+                          SELECT p.id FROM cobranca.erp_login e
+                            JOIN cobranca.portfolio p ON p.creditor_id = e.creditor_id
+                           WHERE e.login = CURRENT_USER)
  GROUP BY f.creditor_id, f.portfolio_id, f.contract_id, f.month;
 COMMENT ON VIEW cobranca.claims_premiums_monthly IS
   'Claims cost and premiums received per contract and month (months with either); health data: for supervisors and BI, never analysts';
@@ -101,31 +108,27 @@ COMMENT ON COLUMN cobranca.claims_premiums_monthly.claims IS 'sum of claim amoun
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.premiums_received IS 'sum of payments received in the month on the contract''s premium invoices (NULL: none)';
 
 CREATE VIEW cobranca.claims_ratio_report WITH (security_barrier = true) AS
-WITH span AS (
-  SELECT m.creditor_id, m.contract_id,
-         pg_catalog.min(m.month) AS first_month, pg_catalog.max(m.month) AS last_month
+WITH active AS (
+  SELECT m.*,
+         pg_catalog.lead(m.month) OVER (PARTITION BY m.contract_id ORDER BY m.month) AS next_month
     FROM cobranca.claims_premiums_monthly m
-   GROUP BY m.creditor_id, m.contract_id
 ), dense AS (
   -- one row a month from the contract's first activity until its window
   -- empties (12 months after the last) or the current month, whichever
-  -- comes first: the months with activity plus empty ones in between.
-  -- A union and a grouping rather than a join, so that the planner never
-  -- pairs every contract of a month with every other.
-  SELECT u.creditor_id, u.contract_id, u.month,
-         pg_catalog.sum(u.claims) AS claims, pg_catalog.sum(u.premiums) AS premiums
-    FROM (SELECT m.creditor_id, m.contract_id, m.month, m.claims, m.premiums_received AS premiums
-            FROM cobranca.claims_premiums_monthly m
-          UNION ALL
-          SELECT s.creditor_id, s.contract_id, g.month::date, NULL, NULL
-            FROM span s,
-                 LATERAL pg_catalog.generate_series(
-                   s.first_month::timestamp,
-                   GREATEST(s.last_month::timestamp,
-                            LEAST(s.last_month + interval '11 months',
-                                  pg_catalog.date_trunc('month', CURRENT_DATE::timestamp))),
-                   interval '1 month') AS g(month)) u
-   GROUP BY u.creditor_id, u.contract_id, u.month
+  -- comes first: each month with activity stands for itself and for the
+  -- empty months up to the next one.  One pass over the monthly figures,
+  -- and a filter on contract_id reaches the tables' indexes.
+  SELECT a.creditor_id, a.contract_id, g.month::date AS month,
+         CASE WHEN g.month = a.month THEN a.claims END AS claims,
+         CASE WHEN g.month = a.month THEN a.premiums_received END AS premiums
+    FROM active a,
+         LATERAL pg_catalog.generate_series(
+           a.month::timestamp,
+           COALESCE(a.next_month - interval '1 month',
+                    GREATEST(a.month::timestamp,
+                             LEAST(a.month + interval '11 months',
+                                   pg_catalog.date_trunc('month', CURRENT_DATE::timestamp)))),
+           interval '1 month') AS g(month)
 ), rolled AS (
   SELECT d.creditor_id, d.contract_id, d.month,
          COALESCE(d.claims, 0) AS claims_month,
@@ -157,7 +160,7 @@ SELECT r.creditor_id,
 COMMENT ON VIEW cobranca.claims_ratio_report IS
   'Claims ratio per creditor, contract and month over the rolling 12 months ending with that month (SPEC §2.6); health data: for supervisors and BI, never analysts';
 COMMENT ON COLUMN cobranca.claims_ratio_report.creditor_id IS 'the operator';
-COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login (administrators: all)';
+COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_id IS 'the contract';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_number IS 'the contract''s number as the operator knows it';
 COMMENT ON COLUMN cobranca.claims_ratio_report.month IS 'first day of the last month of the window';

@@ -110,19 +110,9 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.churn_default_pct IS 'churn by default: 
 
 SELECT pg_catalog.pg_extension_config_dump('cobranca.kpi_snapshot', '');
 
--- Who reads snapshots: supervisors of the portfolio (through their
--- assignments) and administrators.
-ALTER TABLE cobranca.kpi_snapshot ENABLE ROW LEVEL SECURITY;
-CREATE POLICY kpi_snapshot_assigned ON cobranca.kpi_snapshot
-  FOR SELECT TO cobranca_supervisor
-  USING (EXISTS (SELECT 1 FROM cobranca.assignment a
-                  WHERE a.portfolio_id = kpi_snapshot.portfolio_id
-                    AND a.login = CURRENT_USER));
-CREATE POLICY kpi_snapshot_admin ON cobranca.kpi_snapshot
-  FOR ALL TO cobranca_admin USING (true) WITH CHECK (true);
-GRANT SELECT ON cobranca.kpi_snapshot TO cobranca_supervisor, cobranca_admin;
-GRANT SELECT ON cobranca.channel_cost TO cobranca_supervisor;
-GRANT SELECT, INSERT, UPDATE, DELETE ON cobranca.channel_cost TO cobranca_admin;
+-- Row-level security and grants on kpi_snapshot (class report) and
+-- channel_cost (class config) come from 97_security.sql: staff read the
+-- snapshots of their assigned portfolios.
 
 CREATE FUNCTION cobranca.kpi_portfolio_at(as_of date, window_days integer DEFAULT 30)
 RETURNS SETOF cobranca.kpi_snapshot
@@ -291,6 +281,7 @@ COMMENT ON FUNCTION cobranca.kpi_refresh_seconds() IS
 
 CREATE FUNCTION cobranca.refresh_kpis(as_of timestamptz) RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $refresh$
 DECLARE
@@ -330,7 +321,7 @@ BEGIN
 END
 $refresh$;
 COMMENT ON FUNCTION cobranca.refresh_kpis(timestamptz) IS
-  'Job refresh_kpis: stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot unless it is younger than cobranca.kpi_refresh_interval; returns the rows stored';
+  'Job refresh_kpis (runs as its owner, so that every portfolio is counted; executable by cobranca_admin): stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot unless it is younger than cobranca.kpi_refresh_interval; returns the rows stored';
 REVOKE EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) TO cobranca_admin;
 
@@ -365,4 +356,4 @@ END
 $comments$;
 
 GRANT SELECT ON cobranca.kpi_portfolio, cobranca.claims_ratio_report,
-  cobranca.claims_premiums_monthly TO cobranca_supervisor, cobranca_admin;
+  cobranca.claims_premiums_monthly TO cobranca_supervisor;

@@ -37,13 +37,10 @@ CREATE ROLE kpi_rls_supervisor LOGIN IN ROLE cobranca_supervisor;
 CREATE ROLE kpi_rls_analyst LOGIN IN ROLE cobranca_analyst;
 INSERT INTO cobranca.assignment (creditor_id, login, portfolio_id)
 SELECT creditor_id, 'kpi_rls_supervisor', id FROM cobranca.portfolio WHERE name = 'Norte';
--- until the roles' grants land, let supervisors read their assignments
-GRANT SELECT ON cobranca.assignment TO cobranca_supervisor;
-
-SELECT policies_are('cobranca', 'kpi_snapshot', ARRAY['kpi_snapshot_assigned', 'kpi_snapshot_admin'],
-                    'kpi_snapshot policies');
-SELECT policy_roles_are('cobranca', 'kpi_snapshot', 'kpi_snapshot_assigned', ARRAY['cobranca_supervisor'],
-                        'snapshots are read by supervisors through assignments');
+SELECT ok((SELECT relrowsecurity AND relforcerowsecurity FROM pg_class
+            WHERE oid = 'cobranca.kpi_snapshot'::regclass), 'kpi_snapshot has row-level security, forced');
+SELECT policy_roles_are('cobranca', 'kpi_snapshot', 'supervisor', ARRAY['cobranca_supervisor'],
+                        'snapshots have a supervisors'' policy');
 SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class
             WHERE oid = 'cobranca.kpi_portfolio'::regclass), 'kpi_portfolio is security_invoker');
 
