@@ -24,6 +24,7 @@ char	   *cobranca_master_key_file = NULL;
 int			cobranca_job_run_retention = 30;
 int			cobranca_agreement_grace_days = 10;
 int			cobranca_audit_retention_days = 0;
+int			cobranca_kpi_refresh_interval = 600;
 
 void		_PG_init(void);
 
@@ -122,6 +123,15 @@ _PG_init(void)
 							10, 0, 365,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.kpi_refresh_interval",
+							"Least time between two KPI snapshots of the same day: a cycle sooner than that keeps the one stored.",
+							"0 stores a new snapshot at every cycle.",
+							&cobranca_kpi_refresh_interval,
+							600, 0, 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cobranca");
