@@ -14,6 +14,7 @@
 --   money        payer_id, which the parent's policy filters)     SIUD own  R        R          -      -
 --   work                                                          SIUD own  SIU      SIU        R      -
 --   notice                                                        R own     R        R          RU     -
+--   report     (derived by the jobs: scores, KPI snapshots)        R own     R        R          R      -
 --   health     (health data: the ERP only; aggregates via views)  SIUD own  -        -          -      -
 --   config     creditor_id null or one they work                  R         R        R          R      SIUD
 --   access     their own rows (login = current_user)              R own     R own    R own      R own  SIUD
@@ -28,7 +29,7 @@
 CREATE TABLE cobranca.table_class (
   table_name name PRIMARY KEY,
   class      text NOT NULL
-    CHECK (class IN ('tenant', 'portfolio', 'payer', 'billing', 'money', 'work', 'notice',
+    CHECK (class IN ('tenant', 'portfolio', 'payer', 'billing', 'money', 'work', 'notice', 'report',
                      'health', 'config', 'access', 'audit', 'hold', 'ops', 'internal'))
 );
 COMMENT ON TABLE cobranca.table_class IS
@@ -47,7 +48,14 @@ INSERT INTO cobranca.table_class (table_name, class) VALUES
   ('claim',            'health'),
   ('hospitalization',  'health'),
   ('cadence_rule',     'config'),
+  ('score_model',      'config'),
+  ('agreement_tier',   'config'),
+  ('agreement',        'billing'),
+  ('agreement_installment', 'billing'),
+  ('invoice_score',    'internal'),
   ('job',              'config'),
+  ('channel_cost',     'config'),
+  ('kpi_snapshot',     'report'),
   ('job_run',          'ops'),
   ('assignment',       'access'),
   ('erp_login',        'access'),
@@ -100,6 +108,7 @@ DECLARE
     "money":     ["SELECT, INSERT, UPDATE, DELETE", "SELECT", "SELECT", "", ""],
     "work":      ["SELECT, INSERT, UPDATE, DELETE", "SELECT, INSERT, UPDATE", "SELECT, INSERT, UPDATE", "SELECT", ""],
     "notice":    ["SELECT", "SELECT", "SELECT", "SELECT, UPDATE", ""],
+    "report":    ["SELECT", "SELECT", "SELECT", "SELECT", ""],
     "health":    ["SELECT, INSERT, UPDATE, DELETE", "", "", "", ""],
     "config":    ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT, INSERT, UPDATE, DELETE"],
     "access":    ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT, INSERT, UPDATE, DELETE"],
@@ -158,7 +167,7 @@ BEGIN
       staff_filter := 'id IN ' || my_portfolios;
       erp_filter := 'creditor_id IN ' || erp_creditors;
       admin_filter := 'true';
-    ELSIF t.class IN ('payer', 'billing', 'money', 'work', 'notice', 'health') THEN
+    ELSIF t.class IN ('payer', 'billing', 'money', 'work', 'notice', 'report', 'health') THEN
       erp_filter := 'creditor_id IN ' || erp_creditors;
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid = t.rel AND a.attname = 'portfolio_id' AND NOT a.attisdropped) THEN
