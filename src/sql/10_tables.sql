@@ -315,15 +315,21 @@ CREATE TABLE cobranca.contact (
   protocol     text CHECK (protocol ~ '^[0-9]{20}$'),
   attempt      integer NOT NULL DEFAULT 1 CHECK (attempt BETWEEN 1 AND 5),
   notes        text CHECK (length(notes) <= 4000),
+  message      text,
+  claimed_at   timestamptz,
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT contact_one_per_channel_day UNIQUE (payer_id, channel, contact_on)
 );
-CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at) WHERE status = 'scheduled';
+CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at)
+  WHERE status = 'scheduled' AND claimed_at IS NULL;
 CREATE INDEX contact_invoices_idx ON cobranca.contact USING gin (invoice_ids);
+CREATE INDEX contact_capacity_idx ON cobranca.contact (creditor_id, channel, contact_on);
 COMMENT ON TABLE cobranca.contact IS
   'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
 COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';
+COMMENT ON COLUMN cobranca.contact.message IS 'the rendered text, written when a sender claims the contact';
+COMMENT ON COLUMN cobranca.contact.claimed_at IS 'when a sender claimed it through cobranca.claim_contacts (handed out once)';
 COMMENT ON COLUMN cobranca.contact.protocol IS 'ANS protocol number of a human contact (RN 395/2016): registry(6) + yyyymmdd + sequence(6)';
 
 CREATE TABLE cobranca.default_notice (
