@@ -315,15 +315,21 @@ CREATE TABLE cobranca.contact (
   protocol     text CHECK (protocol ~ '^[0-9]{20}$'),
   attempt      integer NOT NULL DEFAULT 1 CHECK (attempt BETWEEN 1 AND 5),
   notes        text CHECK (length(notes) <= 4000),
+  message      text,
+  claimed_at   timestamptz,
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT contact_one_per_channel_day UNIQUE (payer_id, channel, contact_on)
 );
-CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at) WHERE status = 'scheduled';
+CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at)
+  WHERE status = 'scheduled' AND claimed_at IS NULL;
 CREATE INDEX contact_invoices_idx ON cobranca.contact USING gin (invoice_ids);
+CREATE INDEX contact_capacity_idx ON cobranca.contact (creditor_id, channel, contact_on);
 COMMENT ON TABLE cobranca.contact IS
   'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
 COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';
+COMMENT ON COLUMN cobranca.contact.message IS 'the rendered text, written when a sender claims the contact';
+COMMENT ON COLUMN cobranca.contact.claimed_at IS 'when a sender claimed it through cobranca.claim_contacts (handed out once)';
 COMMENT ON COLUMN cobranca.contact.protocol IS 'ANS protocol number of a human contact (RN 395/2016): registry(6) + yyyymmdd + sequence(6)';
 
 CREATE TABLE cobranca.default_notice (
@@ -334,7 +340,7 @@ CREATE TABLE cobranca.default_notice (
   invoice_ids          bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
   amount_due           numeric(14,2) NOT NULL CHECK (cobranca.check_positive('default_notice.amount_due', amount_due)),
   default_since        date NOT NULL,
-  drafted_on           date NOT NULL,
+  drafted_on           date NOT NULL DEFAULT CURRENT_DATE,
   status               text NOT NULL DEFAULT 'draft'
     CHECK (cobranca.check_member('default_notice.status', status,
            '{draft,sent,confirmed,unreachable,cured,expired,void}')),
@@ -364,7 +370,7 @@ COMMENT ON TABLE cobranca.default_notice IS
 COMMENT ON COLUMN cobranca.default_notice.invoice_ids IS 'the overdue premiums listed in the notice';
 COMMENT ON COLUMN cobranca.default_notice.amount_due IS 'sum of the listed premiums'' balances when drafted, BRL (without fine and interest)';
 COMMENT ON COLUMN cobranca.default_notice.default_since IS 'due date of the oldest listed unpaid premium; day n of the default is default_since + n';
-COMMENT ON COLUMN cobranca.default_notice.drafted_on IS 'the payer''s local date as of which the notice was drafted';
+COMMENT ON COLUMN cobranca.default_notice.drafted_on IS 'the payer''s local date as of which the notice was drafted (the jobs always give it)';
 COMMENT ON COLUMN cobranca.default_notice.status IS
   'draft, sent, confirmed (receipt proved), unreachable (every registered channel failed), expired (deadline passed unpaid), cured (paid or no longer two listed premiums unpaid), void (debt renegotiated)';
 COMMENT ON COLUMN cobranca.default_notice.body IS 'the pt-BR text of the notice, as rendered when drafted; never health data';
