@@ -58,7 +58,7 @@ typedef struct ClaimsRatioState
 #define NUM_SHORT_WMASK		0x003F
 #define NUM_BASE			10000
 
-/* values up to 10^20 in magnitude (weight 4) are accepted */
+/* values below 10^20 in magnitude (weight at most 4) are accepted */
 #define NUM_MAX_WEIGHT		4
 
 static void

@@ -1,11 +1,15 @@
 -- The claims ratio (sinistralidade, SPEC §2.6): an exact aggregate in C and
 -- the per-contract rolling 12-month report built on it.
 --
--- Views here are security_invoker: they read the tables with the caller's
--- privileges, so the row-level security of claim, payment, invoice and
--- contract applies to whoever queries them (a supervisor sees the figures
--- of their portfolios only; an analyst, who may not read claims, gets
--- nothing from the claims side).
+-- Claims are health data: supervisors see them only as aggregates (SPEC §3),
+-- never row by row.  So these views run with their owner's rights over the
+-- claim rows and filter by portfolio themselves, with the rule of
+-- cobranca.visible_portfolio (the portfolios assigned to the caller's login,
+-- its ERP's creditor, or everything for a role that bypasses row-level
+-- security) written as a set, evaluated once per query rather than once per
+-- row.  They are security_barrier, so that no function in a caller's WHERE
+-- clause sees a row before that filter has removed it.  SELECT on them is
+-- granted to supervisors and administrators only.
 
 CREATE FUNCTION cobranca.claims_ratio_trans(internal, numeric, numeric) RETURNS internal
   AS 'MODULE_PATHNAME', 'cobranca_claims_ratio_trans'
@@ -64,61 +68,78 @@ COMMENT ON AGGREGATE cobranca.claims_ratio(numeric, numeric) IS
 -- Claims and premiums received, per contract and month: the input of the
 -- rolling report.  A premium is "received" in the month of the payment, in
 -- the creditor's time zone (cash basis), whatever month it billed.
-CREATE VIEW cobranca.claims_premiums_monthly WITH (security_invoker = true) AS
+CREATE VIEW cobranca.claims_premiums_monthly WITH (security_barrier = true) AS
 SELECT f.creditor_id,
+       f.portfolio_id,
        f.contract_id,
        f.month,
        pg_catalog.sum(f.claims)   AS claims,
        pg_catalog.sum(f.premiums) AS premiums_received
-  FROM (SELECT cl.creditor_id, cl.contract_id,
+  FROM (SELECT ct.creditor_id, ct.portfolio_id, cl.contract_id,
                pg_catalog.date_trunc('month', cl.occurred_on)::date AS month,
                cl.amount AS claims, NULL::numeric AS premiums
           FROM cobranca.claim cl
+          JOIN cobranca.contract ct ON ct.id = cl.contract_id
         UNION ALL
-        SELECT i.creditor_id, i.contract_id,
+        SELECT ct.creditor_id, ct.portfolio_id, i.contract_id,
                pg_catalog.date_trunc('month', p.paid_at AT TIME ZONE cr.timezone)::date,
                NULL::numeric, p.amount
           FROM cobranca.payment p
           JOIN cobranca.invoice i ON i.id = p.invoice_id
+          JOIN cobranca.contract ct ON ct.id = i.contract_id
           JOIN cobranca.creditor cr ON cr.id = i.creditor_id
          WHERE i.kind = 'premium') f
- GROUP BY f.creditor_id, f.contract_id, f.month;
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                WHERE r.rolname = CURRENT_USER AND (r.rolsuper OR r.rolbypassrls))
+    OR f.portfolio_id IN (SELECT a.portfolio_id FROM cobranca.assignment a
+                           WHERE a.login = CURRENT_USER
+                          UNION ALL
+                          SELECT p.id FROM cobranca.erp_login e
+                            JOIN cobranca.portfolio p ON p.creditor_id = e.creditor_id
+                           WHERE e.login = CURRENT_USER)
+ GROUP BY f.creditor_id, f.portfolio_id, f.contract_id, f.month;
 COMMENT ON VIEW cobranca.claims_premiums_monthly IS
   'Claims cost and premiums received per contract and month (months with either); health data: for supervisors and BI, never analysts';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.creditor_id IS 'the operator';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login';
+COMMENT ON COLUMN cobranca.claims_premiums_monthly.contract_id IS 'the contract';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.month IS 'first day of the month: occurred_on for claims, payment date in the creditor''s time zone for premiums';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.claims IS 'sum of claim amounts that occurred in the month (NULL: none)';
 COMMENT ON COLUMN cobranca.claims_premiums_monthly.premiums_received IS 'sum of payments received in the month on the contract''s premium invoices (NULL: none)';
 
-CREATE VIEW cobranca.claims_ratio_report WITH (security_invoker = true) AS
-WITH span AS (
-  SELECT m.creditor_id, m.contract_id,
-         pg_catalog.min(m.month) AS first_month, pg_catalog.max(m.month) AS last_month
+CREATE VIEW cobranca.claims_ratio_report WITH (security_barrier = true) AS
+WITH active AS (
+  SELECT m.*,
+         pg_catalog.lead(m.month) OVER (PARTITION BY m.contract_id ORDER BY m.month) AS next_month
     FROM cobranca.claims_premiums_monthly m
-   GROUP BY m.creditor_id, m.contract_id
-), grid AS (
-  -- every month from the contract's first activity until its window empties
-  -- (12 months after the last) or the current month, whichever comes first
-  SELECT s.creditor_id, s.contract_id, g.month::date AS month
-    FROM span s,
+), dense AS (
+  -- one row a month from the contract's first activity until its window
+  -- empties (12 months after the last) or the current month, whichever
+  -- comes first: each month with activity stands for itself and for the
+  -- empty months up to the next one.  One pass over the monthly figures,
+  -- and a filter on contract_id reaches the tables' indexes.
+  SELECT a.creditor_id, a.contract_id, g.month::date AS month,
+         CASE WHEN g.month = a.month THEN a.claims END AS claims,
+         CASE WHEN g.month = a.month THEN a.premiums_received END AS premiums
+    FROM active a,
          LATERAL pg_catalog.generate_series(
-           s.first_month::timestamp,
-           GREATEST(s.last_month::timestamp,
-                    LEAST(s.last_month + interval '11 months',
-                          pg_catalog.date_trunc('month', CURRENT_DATE::timestamp))),
+           a.month::timestamp,
+           COALESCE(a.next_month - interval '1 month',
+                    GREATEST(a.month::timestamp,
+                             LEAST(a.month + interval '11 months',
+                                   pg_catalog.date_trunc('month', CURRENT_DATE::timestamp)))),
            interval '1 month') AS g(month)
 ), rolled AS (
-  SELECT g.creditor_id, g.contract_id, g.month,
-         COALESCE(m.claims, 0) AS claims_month,
-         COALESCE(m.premiums_received, 0) AS premiums_month,
-         pg_catalog.sum(COALESCE(m.claims, 0)) OVER w AS claims_12m,
-         pg_catalog.sum(COALESCE(m.premiums_received, 0)) OVER w AS premiums_12m,
-         cobranca.claims_ratio(m.claims, m.premiums_received) OVER w AS claims_ratio_pct,
+  SELECT d.creditor_id, d.contract_id, d.month,
+         COALESCE(d.claims, 0) AS claims_month,
+         COALESCE(d.premiums, 0) AS premiums_month,
+         COALESCE(pg_catalog.sum(d.claims) OVER w, 0) AS claims_12m,
+         COALESCE(pg_catalog.sum(d.premiums) OVER w, 0) AS premiums_12m,
+         cobranca.claims_ratio(d.claims, d.premiums) OVER w AS claims_ratio_pct,
          pg_catalog.count(*) OVER w AS months_in_window
-    FROM grid g
-    LEFT JOIN cobranca.claims_premiums_monthly m
-      ON m.contract_id = g.contract_id AND m.month = g.month
-  WINDOW w AS (PARTITION BY g.contract_id ORDER BY g.month
-               ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
+    FROM dense d
+  WINDOW w AS (PARTITION BY d.contract_id ORDER BY d.month
+               RANGE BETWEEN interval '11 months' PRECEDING AND CURRENT ROW)
 )
 SELECT r.creditor_id,
        ct.portfolio_id,
@@ -139,7 +160,7 @@ SELECT r.creditor_id,
 COMMENT ON VIEW cobranca.claims_ratio_report IS
   'Claims ratio per creditor, contract and month over the rolling 12 months ending with that month (SPEC §2.6); health data: for supervisors and BI, never analysts';
 COMMENT ON COLUMN cobranca.claims_ratio_report.creditor_id IS 'the operator';
-COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio (row-level security filters on it)';
+COMMENT ON COLUMN cobranca.claims_ratio_report.portfolio_id IS 'the contract''s portfolio: a caller sees those assigned to its login';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_id IS 'the contract';
 COMMENT ON COLUMN cobranca.claims_ratio_report.contract_number IS 'the contract''s number as the operator knows it';
 COMMENT ON COLUMN cobranca.claims_ratio_report.month IS 'first day of the last month of the window';

@@ -101,8 +101,8 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.billed_90d IS 'amount of the invoices is
 COMMENT ON COLUMN cobranca.kpi_snapshot.dso_days IS 'days sales outstanding: open_balance ÷ billed_90d × 90; NULL when nothing was billed';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contact_cost IS 'attempted contacts of the window × their channel''s cost (cobranca.channel_cost, the creditor''s own row or the default)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.cost_per_real_recovered IS 'contact_cost ÷ recovered: BRL spent on contacts per BRL of late money received; NULL when nothing was recovered';
-COMMENT ON COLUMN cobranca.kpi_snapshot.notices_due_by_day50 IS 'RN 593 default notices whose day 50 of default (default_since + 49) fell in the window, void ones and those cured before any confirmation excluded';
-COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50 IS 'of notices_due_by_day50, those confirmed (or closed unreachable) by day 50; the confirmation day is read as deadline_on − 10';
+COMMENT ON COLUMN cobranca.kpi_snapshot.notices_due_by_day50 IS 'RN 593 default notices whose day 50 of default (default_since + 50) fell in the window, void ones and those cured before any confirmation excluded';
+COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50 IS 'of notices_due_by_day50, those whose 10-day term started by day 50: confirmed, or closed unreachable after the last attempt (default_notice.confirmed_by_day_50)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.notices_confirmed_by_day50_pct IS 'notices_confirmed_by_day50 ÷ notices_due_by_day50 × 100; NULL when none was due';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contracts_active_at_start IS 'contracts started by the start of the window and active then (active now, or changed status after it)';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contracts_cancelled_default IS 'contracts cancelled for default (status cancelled, reason default) with the change in the window';
@@ -110,19 +110,9 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.churn_default_pct IS 'churn by default: 
 
 SELECT pg_catalog.pg_extension_config_dump('cobranca.kpi_snapshot', '');
 
--- Who reads snapshots: supervisors of the portfolio (through their
--- assignments) and administrators.
-ALTER TABLE cobranca.kpi_snapshot ENABLE ROW LEVEL SECURITY;
-CREATE POLICY kpi_snapshot_assigned ON cobranca.kpi_snapshot
-  FOR SELECT TO cobranca_supervisor
-  USING (EXISTS (SELECT 1 FROM cobranca.assignment a
-                  WHERE a.portfolio_id = kpi_snapshot.portfolio_id
-                    AND a.login = CURRENT_USER));
-CREATE POLICY kpi_snapshot_admin ON cobranca.kpi_snapshot
-  FOR ALL TO cobranca_admin USING (true) WITH CHECK (true);
-GRANT SELECT ON cobranca.kpi_snapshot TO cobranca_supervisor, cobranca_admin;
-GRANT SELECT ON cobranca.channel_cost TO cobranca_supervisor;
-GRANT SELECT, INSERT, UPDATE, DELETE ON cobranca.channel_cost TO cobranca_admin;
+-- Row-level security and grants on kpi_snapshot (class report) and
+-- channel_cost (class config) come from 97_security.sql: staff read the
+-- snapshots of their assigned portfolios.
 
 CREATE FUNCTION cobranca.kpi_portfolio_at(as_of date, window_days integer DEFAULT 30)
 RETURNS SETOF cobranca.kpi_snapshot
@@ -130,25 +120,33 @@ LANGUAGE sql STABLE
 AS $kpi$
 WITH prm AS (
   SELECT $1 AS d, $1 - $2 AS s, $2 AS w
+), pay AS (
+  -- payments per invoice up to as_of: up to the window's start, in the
+  -- window, and in the window after the due date (days in the creditor's
+  -- time zone)
+  SELECT p.invoice_id,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.d) AS paid_to_d,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.s) AS paid_to_s,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d) AS paid_window,
+         pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d
+                                            AND x.paid_on > i.due_on) AS paid_late_window
+    FROM prm
+    JOIN cobranca.payment p ON p.paid_at < (prm.d + 2)::timestamp AT TIME ZONE 'UTC'
+    JOIN cobranca.invoice i ON i.id = p.invoice_id
+    JOIN cobranca.creditor c ON c.id = p.creditor_id
+   CROSS JOIN LATERAL (SELECT (p.paid_at AT TIME ZONE c.timezone)::date AS paid_on) x
+   GROUP BY p.invoice_id
 ), inv AS (
-  -- each invoice issued by as_of, with its payments up to the window's
-  -- start, up to as_of, in the window, and late in the window
+  -- each invoice issued by as_of that is not cancelled or written off
   SELECT i.id, i.portfolio_id, i.kind, i.status, i.amount, i.issued_on, i.due_on, i.paid_on,
-         COALESCE(pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.d), 0) AS paid_to_d,
-         COALESCE(pg_catalog.sum(p.amount) FILTER (WHERE x.paid_on <= prm.s), 0) AS paid_to_s,
-         COALESCE(pg_catalog.sum(p.amount)
-                    FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d), 0) AS paid_window,
-         COALESCE(pg_catalog.sum(p.amount)
-                    FILTER (WHERE x.paid_on > prm.s AND x.paid_on <= prm.d
-                              AND x.paid_on > i.due_on), 0) AS paid_late_window
+         COALESCE(pay.paid_to_d, 0) AS paid_to_d,
+         COALESCE(pay.paid_to_s, 0) AS paid_to_s,
+         COALESCE(pay.paid_window, 0) AS paid_window,
+         COALESCE(pay.paid_late_window, 0) AS paid_late_window
     FROM prm
     JOIN cobranca.invoice i ON i.issued_on <= prm.d
-    JOIN cobranca.creditor c ON c.id = i.creditor_id
-    LEFT JOIN cobranca.payment p
-      ON p.invoice_id = i.id AND p.paid_at < (prm.d + 2)::timestamp AT TIME ZONE 'UTC'
-    LEFT JOIN LATERAL (SELECT (p.paid_at AT TIME ZONE c.timezone)::date AS paid_on) x ON true
+    LEFT JOIN pay ON pay.invoice_id = i.id
    WHERE i.status NOT IN ('cancelled', 'written_off')
-   GROUP BY i.id, prm.d, prm.s
 ), disp AS (
   SELECT dp.invoice_id,
          pg_catalog.bool_or(dp.answered_on IS NULL OR dp.answered_on > prm.d) AS at_d,
@@ -210,15 +208,16 @@ WITH prm AS (
      AND i.agreement_id IS NOT NULL
    GROUP BY ct.portfolio_id
 ), ntc AS (
+  -- day n of a default is default_since + n; confirmed_by_day_50 is set by
+  -- the notice's trigger (its 10-day term started by day 50)
   SELECT n.portfolio_id,
          pg_catalog.count(*) AS due,
-         pg_catalog.count(*) FILTER (WHERE n.deadline_on IS NOT NULL
-                                       AND n.deadline_on - 10 <= n.default_since + 49) AS confirmed
+         pg_catalog.count(*) FILTER (WHERE n.confirmed_by_day_50) AS confirmed
     FROM prm
     JOIN cobranca.default_notice n
-      ON n.default_since + 49 > prm.s AND n.default_since + 49 <= prm.d
+      ON n.default_since + 50 > prm.s AND n.default_since + 50 <= prm.d
    WHERE n.status <> 'void'
-     AND NOT (n.status = 'cured' AND n.deadline_on IS NULL)
+     AND NOT (n.status = 'cured' AND n.term_start_on IS NULL)
    GROUP BY n.portfolio_id
 ), chn AS (
   SELECT k.portfolio_id,
@@ -274,12 +273,20 @@ $kpi$;
 COMMENT ON FUNCTION cobranca.kpi_portfolio_at(date, integer) IS
   'Portfolio KPIs computed live as of the end of day as_of, flow figures over the window_days days ending with it (default 30); one row per portfolio the caller may see; columns as in cobranca.kpi_snapshot, definitions in doc/kpis.md';
 
+CREATE FUNCTION cobranca.kpi_refresh_seconds() RETURNS integer
+  AS 'MODULE_PATHNAME', 'cobranca_kpi_refresh_seconds'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cobranca.kpi_refresh_seconds() IS
+  'the setting cobranca.kpi_refresh_interval in seconds: least time between two KPI snapshots of the same day';
+
 CREATE FUNCTION cobranca.refresh_kpis(as_of timestamptz) RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $refresh$
 DECLARE
   day   date;
+  fresh interval := pg_catalog.make_interval(secs => cobranca.kpi_refresh_seconds());
   n     bigint;
   total bigint := 0;
 BEGIN
@@ -287,6 +294,17 @@ BEGIN
   FOR day IN SELECT DISTINCT (refresh_kpis.as_of AT TIME ZONE c.timezone)::date
                FROM cobranca.creditor c ORDER BY 1
   LOOP
+    -- computing is a scan of every invoice: keep a snapshot of this day
+    -- younger than cobranca.kpi_refresh_interval, unless a portfolio has none
+    CONTINUE WHEN fresh > interval '0'
+      AND NOT EXISTS (
+        SELECT 1
+          FROM cobranca.portfolio p
+          JOIN cobranca.creditor c ON c.id = p.creditor_id
+         WHERE (refresh_kpis.as_of AT TIME ZONE c.timezone)::date = day
+           AND NOT EXISTS (SELECT 1 FROM cobranca.kpi_snapshot s
+                            WHERE s.portfolio_id = p.id AND s.as_of = day AND s.window_days = 30
+                              AND s.computed_at > pg_catalog.now() - fresh));
     DELETE FROM cobranca.kpi_snapshot s
      USING cobranca.creditor c
      WHERE c.id = s.creditor_id AND s.as_of = day AND s.window_days = 30
@@ -303,7 +321,7 @@ BEGIN
 END
 $refresh$;
 COMMENT ON FUNCTION cobranca.refresh_kpis(timestamptz) IS
-  'Job refresh_kpis: stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot; returns the rows stored';
+  'Job refresh_kpis (runs as its owner, so that every portfolio is counted; executable by cobranca_admin): stores every portfolio''s KPIs as of the given instant''s local day (30-day window) in cobranca.kpi_snapshot, replacing that day''s earlier snapshot unless it is younger than cobranca.kpi_refresh_interval; returns the rows stored';
 REVOKE EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.refresh_kpis(timestamptz) TO cobranca_admin;
 
@@ -338,4 +356,4 @@ END
 $comments$;
 
 GRANT SELECT ON cobranca.kpi_portfolio, cobranca.claims_ratio_report,
-  cobranca.claims_premiums_monthly TO cobranca_supervisor, cobranca_admin;
+  cobranca.claims_premiums_monthly TO cobranca_supervisor;

@@ -88,11 +88,12 @@ SELECT ok((SELECT bool_and(r.claims_ratio_pct IS NOT DISTINCT FROM
 SELECT ok((SELECT bool_and(portfolio_id IS NOT NULL AND creditor_id IS NOT NULL) FROM r),
           'rows carry creditor and portfolio');
 
--- security_invoker: the caller''s rights and row-level security apply
-SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class
-            WHERE oid = 'cobranca.claims_ratio_report'::regclass), 'claims_ratio_report is security_invoker');
-SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class
-            WHERE oid = 'cobranca.claims_premiums_monthly'::regclass), 'claims_premiums_monthly is security_invoker');
+-- claims are read with the view owner's rights and filtered by the view
+-- itself (see kpi_rls.sql): no caller's function may see a row before that
+SELECT ok((SELECT 'security_barrier=true' = ANY (reloptions) FROM pg_class
+            WHERE oid = 'cobranca.claims_ratio_report'::regclass), 'claims_ratio_report is security_barrier');
+SELECT ok((SELECT 'security_barrier=true' = ANY (reloptions) FROM pg_class
+            WHERE oid = 'cobranca.claims_premiums_monthly'::regclass), 'claims_premiums_monthly is security_barrier');
 SELECT is((SELECT count(*) FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = 'cobranca.claims_ratio_report'::regclass AND a.attnum > 0
               AND pg_catalog.col_description(a.attrelid, a.attnum) IS NULL), 0::bigint,

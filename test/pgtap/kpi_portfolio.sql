@@ -2,7 +2,7 @@
 -- As of 2026-03-31 with a 30-day window: the window is 2026-03-02..03-31,
 -- its start (S) is 2026-03-01.  Creditor time zone America/Sao_Paulo.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 -- The fixture gives every column explicitly (balances, statuses, paid_on,
 -- notice deadlines, contract status changes), so it is loaded with
@@ -107,18 +107,22 @@ SELECT y.creditor_id, y.portfolio_id, y.id,
   JOIN cobranca.payer y ON y.external_id = v.payer;
 
 INSERT INTO cobranca.default_notice (creditor_id, portfolio_id, contract_id, invoice_ids, amount_due,
-                                     default_since, status, body, deadline_on)
+                                     default_since, drafted_on, status, body, confirmed_at,
+                                     term_start_on, deadline_on, confirmed_by_day_50)
 SELECT k.creditor_id, k.portfolio_id, k.id,
-       ARRAY(SELECT i.id FROM cobranca.invoice i WHERE i.contract_id = k.id ORDER BY i.id LIMIT 1),
-       100.00, v.since::date, v.st, 'notificação', v.deadline::date
-  FROM (VALUES
-    ('K2', '2026-01-20', 'confirmed',   '2026-03-05'),  -- day 50 = 03-10, confirmed 02-23: in time
-    ('K1', '2026-02-01', 'confirmed',   '2026-04-02'),  -- day 50 = 03-22, confirmed 03-23: late
-    ('K1', '2026-02-05', 'draft',       NULL),          -- day 50 = 03-26, never confirmed
-    ('K2', '2026-01-25', 'void',        NULL),          -- renegotiated: not counted
-    ('K2', '2026-01-15', 'cured',       NULL),          -- paid before confirmation: not counted
-    ('K1', '2025-12-01', 'confirmed',   '2026-01-05'))  -- day 50 = 2026-01-19: outside the window
-    v(contract, since, st, deadline)
+       ARRAY(SELECT i.id FROM cobranca.invoice i WHERE i.payer_id = k.payer_id ORDER BY i.id LIMIT 1),
+       100.00, v.since::date, v.since::date + 35, v.st, 'notificação',
+       (v.term::date + time '10:00') AT TIME ZONE 'America/Sao_Paulo',
+       v.term::date, v.term::date + 10, v.by50
+  FROM (VALUES  -- day 50 of the default is default_since + 50
+    ('K2', '2026-01-20', 'confirmed',   '2026-02-23', true),   -- day 50 = 03-11, confirmed 02-23: in time
+    ('K1', '2026-02-01', 'confirmed',   '2026-03-24', false),  -- day 50 = 03-23, confirmed 03-24: late
+    ('K3', '2026-02-05', 'draft',       NULL,         NULL),   -- day 50 = 03-27, never confirmed
+    ('K7', '2026-01-12', 'unreachable', '2026-02-28', true),   -- day 50 = 03-03, last attempt 02-28
+    ('K4', '2026-01-25', 'void',        NULL,         NULL),   -- renegotiated: not counted
+    ('K5', '2026-01-15', 'cured',       NULL,         NULL),   -- paid before confirmation: not counted
+    ('K6', '2025-12-01', 'confirmed',   '2026-01-05', true))   -- day 50 = 2026-01-20: outside the window
+    v(contract, since, st, term, by50)
   JOIN cobranca.contract k ON k.external_id = v.contract;
 
 RESET session_replication_role;
@@ -163,9 +167,9 @@ SELECT is(dso_days, 183.7, 'DSO 3000 / 1470 x 90') FROM k;
 -- email 0.01 + sms 0.10 (creditor''s own) + whatsapp 0.35 + phone 1.50 + letter 13.90 + whatsapp 0.35
 SELECT is(contact_cost, 16.21, 'contact cost, with the creditor''s own sms price') FROM k;
 SELECT is(cost_per_real_recovered, 0.0257, 'cost per real recovered 16.21 / 630') FROM k;
-SELECT is(notices_due_by_day50, 3::bigint, 'notices whose day 50 fell in the window') FROM k;
-SELECT is(notices_confirmed_by_day50, 1::bigint, 'confirmed by day 50') FROM k;
-SELECT is(notices_confirmed_by_day50_pct, 33.33, 'notices confirmed by day 50: 1 / 3') FROM k;
+SELECT is(notices_due_by_day50, 4::bigint, 'notices whose day 50 fell in the window') FROM k;
+SELECT is(notices_confirmed_by_day50, 2::bigint, 'confirmed (or unreachable) by day 50') FROM k;
+SELECT is(notices_confirmed_by_day50_pct, 50.00, 'notices confirmed by day 50: 2 / 4') FROM k;
 SELECT is(contracts_active_at_start, 5::bigint, 'contracts active at the start') FROM k;
 SELECT is(contracts_cancelled_default, 1::bigint, 'contracts cancelled for default in the window') FROM k;
 SELECT is(churn_default_pct, 20.00, 'churn by default 1 / 5') FROM k;
@@ -190,7 +194,11 @@ SELECT is((SELECT function FROM cobranca.job WHERE name = 'refresh_kpis'),
           'cobranca.refresh_kpis(timestamptz)'::regprocedure, 'refresh_kpis is a job');
 SELECT is((SELECT position FROM cobranca.job WHERE name = 'refresh_kpis'), 60, 'at position 60');
 SELECT is(cobranca.refresh_kpis('2026-03-31 23:30-03'), 2::bigint, 'refresh stores one row per portfolio');
-SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 2::bigint, 'refresh again the same local day replaces it');
+SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 0::bigint,
+          'a snapshot of the same local day younger than kpi_refresh_interval is kept');
+SET LOCAL cobranca.kpi_refresh_interval = 0;
+SELECT is(cobranca.refresh_kpis('2026-04-01 01:00+00'), 2::bigint,
+          'with kpi_refresh_interval 0 a refresh of the same local day replaces it');
 SELECT is((SELECT count(*) FROM cobranca.kpi_snapshot WHERE as_of = '2026-03-31'), 2::bigint,
           'no duplicate snapshot for the day');
 SELECT results_eq(
