@@ -4,6 +4,9 @@
 \set ON_ERROR_STOP 1
 \pset footer off
 CREATE SCHEMA bench;
+-- as in refresh_scores: JIT compilation of these statements costs more
+-- than running them (their generic row estimates are far too high)
+SET jit = off;
 
 -------------------------------------------------------------- the data
 \echo == loading :invoices open invoices (and twice as many paid ones)

@@ -462,6 +462,26 @@ CalendarContactDay(DateADT day, const char *channel, const char *uf,
 	return true;
 }
 
+static void
+CheckChannel(const char *channel)
+{
+	if (!CobrancaIsChannel(channel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid channel: \"%s\"", channel),
+				 errdetail("Channels are email, sms, whatsapp, phone and letter.")));
+}
+
+static void
+CheckUF(const char *uf)
+{
+	if (!CobrancaIsUF(uf))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid uf: \"%s\"", uf),
+				 errdetail("uf must be the two upper-case letters of a Brazilian state or DF.")));
+}
+
 static pg_tz *
 LookupZone(const char *tzname)
 {
@@ -471,7 +491,7 @@ LookupZone(const char *tzname)
 
 	if (last_tz != NULL && strcmp(tzname, last_name) == 0)
 		return last_tz;
-	CobrancaCheckTimezone("time zone", tzname);
+	CobrancaCheckTimezone("tz", tzname);
 	tz = pg_tzset(tzname);
 	if (tz == NULL)				/* cannot happen after the check */
 		elog(ERROR, "time zone \"%s\" not loaded", tzname);
@@ -517,16 +537,8 @@ CalendarNextSlot(TimestampTz ts, const char *channel, const char *tzname,
 	DateADT		today;
 	TimeADT		now_local;
 
-	if (!CobrancaIsChannel(channel))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel: \"%s\"", channel),
-				 errdetail("Channels are email, sms, whatsapp, phone and letter.")));
-	if (!CobrancaIsUF(uf))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid uf: \"%s\"", uf),
-				 errdetail("uf must be the two upper-case letters of a Brazilian state or DF.")));
+	CheckChannel(channel);
+	CheckUF(uf);
 	if (TIMESTAMP_NOT_FINITE(ts))
 		return ts;
 	if (timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, tz) != 0)
@@ -590,6 +602,7 @@ cobranca_holiday_name(PG_FUNCTION_ARGS)
 	char	   *uf = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	const char *name;
 
+	CheckUF(uf);
 	if (DATE_NOT_FINITE(day))
 		PG_RETURN_NULL();
 	name = CalendarHolidayName(day, uf, PG_GETARG_BOOL(2));
@@ -607,6 +620,7 @@ cobranca_business_day(PG_FUNCTION_ARGS)
 	DateADT		day = PG_GETARG_DATEADT(0);
 	char	   *uf = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
+	CheckUF(uf);
 	if (DATE_NOT_FINITE(day))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(CalendarIsBusinessDay(day, uf, false));
@@ -626,6 +640,7 @@ cobranca_add_business_days(PG_FUNCTION_ARGS)
 	char	   *uf = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	int			step = (n < 0) ? -1 : 1;
 
+	CheckUF(uf);
 	if (DATE_NOT_FINITE(day))
 		PG_RETURN_DATEADT(day);
 	if (n > 3650 || n < -3650)
@@ -648,13 +663,18 @@ PG_FUNCTION_INFO_V1(cobranca_contact_day);
 Datum
 cobranca_contact_day(PG_FUNCTION_ARGS)
 {
-	DateADT		day = PG_GETARG_DATEADT(0);
-	char	   *channel = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *uf = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	DateADT		day;
+	char	   *channel;
+	char	   *uf;
 	int64		creditor_id = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
+	day = PG_GETARG_DATEADT(0);
+	channel = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	uf = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	CheckChannel(channel);
+	CheckUF(uf);
 	if (DATE_NOT_FINITE(day))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(CalendarContactDay(day, channel, uf, creditor_id, NULL, NULL));
@@ -687,6 +707,8 @@ cobranca_cadence_day(PG_FUNCTION_ARGS)
 	channel = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	uf = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	creditor_id = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+	CheckChannel(channel);
+	CheckUF(uf);
 	if (DATE_NOT_FINITE(due))
 		PG_RETURN_DATEADT(due);
 	day = due + offset;

@@ -200,8 +200,9 @@ VarValue(Jsonb *vars, const char *key, int len)
 }
 
 /*
- * Substitute the placeholders.  A line made only of placeholders that all
- * came out empty (say, {{pix}} when there is no PIX key) is dropped.
+ * Substitute the placeholders.  A line whose placeholders all came out
+ * empty (say, {{pix}} when there is no PIX key, or a protocol not given
+ * yet) is dropped rather than left half-written.
  */
 static char *
 RenderTemplate(const char *tpl, Jsonb *vars)
@@ -216,7 +217,7 @@ RenderTemplate(const char *tpl, Jsonb *vars)
 		const char *stop = eol ? eol : p + strlen(p);
 		int			line_start = out.len;
 		bool		had_placeholder = false;
-		bool		had_content = false;
+		bool		had_value = false;
 
 		while (p < stop)
 		{
@@ -228,19 +229,17 @@ RenderTemplate(const char *tpl, Jsonb *vars)
 
 				had_placeholder = true;
 				if (*val)
-					had_content = true;
+					had_value = true;
 				appendStringInfoString(&out, val);
 				p = end + 2;
 			}
 			else
 			{
-				if (!isspace((unsigned char) *p))
-					had_content = true;
 				appendStringInfoChar(&out, *p);
 				p++;
 			}
 		}
-		if (had_placeholder && !had_content)
+		if (had_placeholder && !had_value)
 		{
 			out.len = line_start;
 			out.data[out.len] = '\0';

@@ -116,16 +116,18 @@ CREATE FUNCTION cobranca.contact_window_guard() RETURNS trigger
   AS $$
 DECLARE
   law cobranca.contact_window;
+  who text;
 BEGIN
   IF NEW.creditor_id IS NULL THEN
     RETURN NEW;
   END IF;
+  SELECT c.name INTO who FROM cobranca.creditor c WHERE c.id = NEW.creditor_id;
   law := cobranca.statutory_window(NEW.uf, coalesce(NEW.channel, 'phone'));
   IF law.id IS NULL THEN
     RETURN NEW;
   END IF;
   IF NEW.weekday_from < law.weekday_from OR NEW.weekday_until > law.weekday_until THEN
-    RAISE EXCEPTION 'contact window of creditor % widens the law', NEW.creditor_id
+    RAISE EXCEPTION 'contact window of creditor "%" widens the law', who
       USING ERRCODE = 'check_violation',
             DETAIL = format('contact_window weekday %s-%s is outside the statutory %s-%s for %s (%s).',
                             NEW.weekday_from, NEW.weekday_until, law.weekday_from, law.weekday_until,
@@ -135,7 +137,7 @@ BEGIN
   IF NEW.saturday_from IS NOT NULL AND
      (law.saturday_from IS NULL OR NEW.saturday_from < law.saturday_from
       OR NEW.saturday_until > law.saturday_until) THEN
-    RAISE EXCEPTION 'contact window of creditor % widens the law', NEW.creditor_id
+    RAISE EXCEPTION 'contact window of creditor "%" widens the law', who
       USING ERRCODE = 'check_violation',
             DETAIL = format('contact_window saturday %s-%s is outside the statutory %s for %s (%s).',
                             NEW.saturday_from, NEW.saturday_until,

@@ -15,7 +15,7 @@ CREATE FUNCTION cobranca.render_template(template text, vars jsonb) RETURNS text
   AS 'MODULE_PATHNAME', 'cobranca_render_template'
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION cobranca.render_template(text, jsonb) IS
-  'substitutes {{placeholders}} from vars (a line of placeholders that all came out empty is dropped); refuses templates that check_template refuses';
+  'substitutes {{placeholders}} from vars (a line whose placeholders all came out empty is dropped); refuses templates that check_template refuses';
 
 ALTER TABLE cobranca.cadence_rule
   ADD CONSTRAINT cadence_rule_template_allowed
@@ -79,7 +79,9 @@ COMMENT ON FUNCTION cobranca.default_template(text, boolean) IS
 
 -- ---- the shipped cadence (creditor_id null: every creditor without rules of its own)
 
-INSERT INTO cobranca.cadence_rule (name, offset_days, channel) VALUES
+-- (created_at is the release's, so that a restored database is identical)
+INSERT INTO cobranca.cadence_rule (name, offset_days, channel, created_at)
+SELECT name, offset_days, channel, timestamptz '2026-11-28 00:00:00+00' FROM (VALUES
   ('D-3 lembrete por e-mail', -3, 'email'),
   ('D-1 lembrete por WhatsApp', -1, 'whatsapp'),
   ('D-1 lembrete por SMS', -1, 'sms'),
@@ -87,7 +89,7 @@ INSERT INTO cobranca.cadence_rule (name, offset_days, channel) VALUES
   ('D+10 ligação', 10, 'phone'),
   ('D+30 ligação', 30, 'phone'),
   ('D+31 carta', 31, 'letter'),
-  ('D+45 ligação', 45, 'phone');
+  ('D+45 ligação', 45, 'phone')) AS r(name, offset_days, channel);
 
 -- ---- daily capacity of a channel (a dialer's seats, a messaging quota)
 

@@ -221,47 +221,14 @@ CREATE FUNCTION cobranca.score_features(invoice_ids bigint[], days date[])
   RETURNS TABLE (invoice_id bigint, at date, x float8[])
   LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
+  -- one pass over the pairs; each lateral part is an index lookup on the
+  -- payer's own rows, so the cost grows linearly with the pairs whatever
+  -- the planner guesses about their number
   WITH t AS MATERIALIZED (
-    SELECT u.invoice_id, u.at, i.payer_id, i.kind, i.due_on, i.amount, i.paid_on, c.plan_type
+    SELECT u.invoice_id, u.at, i.payer_id, i.kind, i.due_on, i.amount, c.plan_type
       FROM unnest(score_features.invoice_ids, score_features.days) AS u(invoice_id, at)
       JOIN cobranca.invoice i ON i.id = u.invoice_id
       LEFT JOIN cobranca.contract c ON c.id = i.contract_id
-  ), pa AS (
-    SELECT DISTINCT t.payer_id, t.at FROM t
-  ), hist AS (
-    -- per payer and day: invoices due in the 12 months before the day,
-    -- late if paid after their due date or still unpaid on the day
-    SELECT pa.payer_id, pa.at,
-           count(*) FILTER (WHERE l.late_days > 0) AS late_n,
-           coalesce(sum(l.late_days) FILTER (WHERE l.late_days > 0), 0) AS late_sum
-      FROM pa
-      JOIN (SELECT h.payer_id, h.due_on, h.paid_on
-              FROM cobranca.invoice h
-             WHERE h.status <> 'cancelled') h
-        ON h.payer_id = pa.payer_id AND h.due_on >= pa.at - 365 AND h.due_on < pa.at
-      CROSS JOIN LATERAL (SELECT LEAST(COALESCE(h.paid_on, pa.at), pa.at) - h.due_on AS late_days) l
-      GROUP BY pa.payer_id, pa.at
-  ), disp AS (
-    SELECT pa.payer_id, pa.at, count(*) AS n
-      FROM cobranca.dispute d
-      JOIN cobranca.invoice di ON di.id = d.invoice_id
-      JOIN pa ON pa.payer_id = di.payer_id
-     WHERE d.opened_on <= pa.at AND (d.answered_on IS NULL OR d.answered_on > pa.at)
-     GROUP BY pa.payer_id, pa.at
-  ), ctc AS (
-    SELECT t.invoice_id, t.at, count(*) AS n
-      FROM t
-      JOIN cobranca.contact c ON c.payer_id = t.payer_id
-     WHERE t.invoice_id = ANY (c.invoice_ids)
-       AND c.status NOT IN ('scheduled', 'cancelled') AND c.contact_on < t.at
-     GROUP BY t.invoice_id, t.at
-  ), own AS (
-    -- the invoice's own share of its payer's history, taken out below
-    SELECT t.invoice_id, t.at,
-           CASE WHEN t.due_on >= t.at - 365 AND t.due_on < t.at
-                 AND LEAST(COALESCE(t.paid_on, t.at), t.at) - t.due_on > 0
-                THEN LEAST(COALESCE(t.paid_on, t.at), t.at) - t.due_on ELSE 0 END AS late_days
-      FROM t
   )
   SELECT t.invoice_id, t.at, ARRAY[
            ln(1 + GREATEST(t.at - t.due_on, 0)),
@@ -270,23 +237,41 @@ BEGIN ATOMIC
            (t.kind = 'private')::integer,
            (t.kind = 'disallowance')::integer,
            (t.kind = 'installment')::integer,
-           COALESCE(hist.late_n, 0) - (own.late_days > 0)::integer,
-           CASE WHEN COALESCE(hist.late_n, 0) - (own.late_days > 0)::integer > 0
-                THEN (hist.late_sum - own.late_days)::float8
-                     / (hist.late_n - (own.late_days > 0)::integer) / 30
-                ELSE 0 END,
-           COALESCE(disp.n, 0),
+           hist.late_n,
+           CASE WHEN hist.late_n > 0 THEN hist.late_sum::float8 / hist.late_n / 30 ELSE 0 END,
+           disp.n,
            (t.plan_type IS NOT DISTINCT FROM 'family')::integer,
            (t.plan_type IS NOT DISTINCT FROM 'collective_membership')::integer,
            (t.plan_type IS NOT DISTINCT FROM 'collective_business')::integer,
            (t.plan_type IS NULL)::integer,
-           COALESCE(ctc.n, 0)
+           ctc.n
          ]::float8[]
     FROM t
-    JOIN own ON own.invoice_id = t.invoice_id AND own.at = t.at
-    LEFT JOIN hist ON hist.payer_id = t.payer_id AND hist.at = t.at
-    LEFT JOIN disp ON disp.payer_id = t.payer_id AND disp.at = t.at
-    LEFT JOIN ctc ON ctc.invoice_id = t.invoice_id AND ctc.at = t.at;
+    -- the payer's other invoices due in the 12 months before the day, late
+    -- if paid after their due date or still unpaid on the day
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE l.late_days > 0) AS late_n,
+             COALESCE(sum(l.late_days) FILTER (WHERE l.late_days > 0), 0) AS late_sum
+        FROM cobranca.invoice h
+        CROSS JOIN LATERAL (SELECT LEAST(COALESCE(h.paid_on, t.at), t.at) - h.due_on AS late_days) l
+       WHERE h.payer_id = t.payer_id AND h.id <> t.invoice_id AND h.status <> 'cancelled'
+         AND h.due_on >= t.at - 365 AND h.due_on < t.at
+    ) hist
+    -- the payer's disputes open on the day
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS n
+        FROM cobranca.invoice di
+        JOIN cobranca.dispute d ON d.invoice_id = di.id
+       WHERE di.payer_id = t.payer_id
+         AND d.opened_on <= t.at AND (d.answered_on IS NULL OR d.answered_on > t.at)
+    ) disp
+    -- contacts about this invoice made before the day
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS n
+        FROM cobranca.contact c
+       WHERE c.payer_id = t.payer_id AND t.invoice_id = ANY (c.invoice_ids)
+         AND c.status NOT IN ('scheduled', 'cancelled') AND c.contact_on < t.at
+    ) ctc;
 END;
 COMMENT ON FUNCTION cobranca.score_features(bigint[], date[]) IS
   'feature vectors (see cobranca.score_feature_names) of invoices as seen on given days, pairwise; built set-based from invoices, contracts, disputes and contacts only, never from health data';
@@ -350,8 +335,6 @@ AS $$
   ), f AS (
     SELECT * FROM cobranca.score_features(invoice_ids,
                                           array_fill(as_of, ARRAY[cardinality(invoice_ids)]))
-  ), ch AS (
-    SELECT * FROM cobranca.invoice_charges(invoice_ids, as_of)
   )
   SELECT i.id, m.id, p.probability, ch.total,
          CASE WHEN i.status = 'open'
@@ -364,7 +347,7 @@ AS $$
     JOIN cobranca.invoice i ON i.id = f.invoice_id
     JOIN cobranca.creditor cr ON cr.id = i.creditor_id
     LEFT JOIN cobranca.contract c ON c.id = i.contract_id
-    JOIN ch ON ch.invoice_id = i.id
+    CROSS JOIN LATERAL cobranca.invoice_charges(ARRAY[i.id], as_of) ch
     CROSS JOIN m
     CROSS JOIN LATERAL (SELECT cobranca.logistic(m.coefficients, f.x) AS probability) p
 $$;
@@ -374,6 +357,8 @@ COMMENT ON FUNCTION cobranca.score_invoices(bigint[], date) IS
 CREATE FUNCTION cobranca.payment_probability(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS float8
   LANGUAGE plpgsql STABLE PARALLEL SAFE
+  -- one plan for the session: the statement is the same for every invoice
+  SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
   -- plpgsql keeps the plan of the (inlined) set-based statement for the session
@@ -386,6 +371,8 @@ COMMENT ON FUNCTION cobranca.payment_probability(bigint, date) IS
 CREATE FUNCTION cobranca.priority(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS numeric
   LANGUAGE plpgsql STABLE PARALLEL SAFE
+  -- one plan for the session: the statement is the same for every invoice
+  SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
   RETURN (SELECT s.priority FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s);
@@ -400,6 +387,9 @@ CREATE FUNCTION cobranca.train_score_model(as_of date, lambda float8 DEFAULT 1.0
   LANGUAGE plpgsql VOLATILE
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  -- the generic estimates of the set-based statements are huge: compiling
+  -- them would cost more than running them
+  SET jit = off
 AS $$
 DECLARE
   coef float8[];
@@ -513,6 +503,9 @@ CREATE FUNCTION cobranca.refresh_scores(as_of timestamptz) RETURNS bigint
   LANGUAGE plpgsql VOLATILE
   SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  -- the generic estimates of the set-based statements are huge: compiling
+  -- them would cost more than running them
+  SET jit = off
 AS $$
 DECLARE
   n bigint := 0;
@@ -547,8 +540,7 @@ INSERT INTO cobranca.job (name, position, function, description)
 VALUES ('refresh_scores', 40, 'cobranca.refresh_scores(timestamptz)',
         'payment probability, updated amount and priority of open overdue invoices');
 
-GRANT SELECT ON cobranca.score_model, cobranca.invoice_score
-  TO cobranca_analyst, cobranca_supervisor, cobranca_admin;
+-- privileges and row-level security of these tables: 97_security.sql
 
 -- The analyst's worklist: one line per payer with open overdue invoices in
 -- a portfolio assigned to the current user (a superuser sees all), highest

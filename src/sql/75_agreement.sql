@@ -94,6 +94,7 @@ COMMENT ON COLUMN cobranca.agreement.status IS 'proposed, active (accepted), com
 CREATE TABLE cobranca.agreement_installment (
   id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
+  portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
   agreement_id bigint NOT NULL REFERENCES cobranca.agreement ON DELETE CASCADE,
   n            integer NOT NULL CHECK (n >= 1),
   due_on       date NOT NULL,
@@ -274,8 +275,8 @@ BEGIN
           d.principal, d.debt_total, discount_pct, total, installments,
           first_due, cardinality(beyond) > 0, beyond, session_user)
   RETURNING id INTO new_id;
-  INSERT INTO cobranca.agreement_installment (creditor_id, agreement_id, n, due_on, amount)
-  SELECT d.creditor_id, new_id, s.n, s.due_on, s.amount
+  INSERT INTO cobranca.agreement_installment (creditor_id, portfolio_id, agreement_id, n, due_on, amount)
+  SELECT d.creditor_id, d.portfolio_id, new_id, s.n, s.due_on, s.amount
     FROM cobranca.installment_schedule(total, installments, first_due) s;
   RETURN new_id;
 END
@@ -421,13 +422,9 @@ BEGIN
 
   -- covered invoices: the invoice trigger derives in_agreement
   UPDATE cobranca.invoice SET agreement_id = a.id WHERE id = ANY (a.invoice_ids);
-  -- (their scheduled contacts are dropped or cancelled by the invoice trigger
-  -- invoice_stop_contacts as they leave status open)
-  -- a renegotiated debt voids running default notices (RN 593)
-  UPDATE cobranca.default_notice n
-     SET status = 'void', updated_at = pg_catalog.now()
-   WHERE n.status IN ('draft', 'sent', 'confirmed', 'unreachable')
-     AND n.invoice_ids && a.invoice_ids;
+  -- (the invoice triggers then drop or cancel their scheduled contacts,
+  -- invoice_stop_contacts, and void running RN 593 notices for them,
+  -- notice_invoice_status)
 
   UPDATE cobranca.agreement
      SET status = 'active', accepted_by = session_user, accepted_at = pg_catalog.now(),
@@ -509,7 +506,4 @@ VALUES ('break_agreements', 45, 'cobranca.break_agreements(timestamptz)',
 
 REVOKE ALL ON FUNCTION cobranca.agreement_check_access(bigint, text),
   cobranca.agreement_debt(bigint[], date) FROM PUBLIC;
-GRANT SELECT ON cobranca.agreement_tier TO cobranca_analyst, cobranca_supervisor, cobranca_legal, cobranca_admin;
-GRANT INSERT, UPDATE, DELETE ON cobranca.agreement_tier TO cobranca_admin;
-GRANT SELECT ON cobranca.agreement, cobranca.agreement_installment
-  TO cobranca_analyst, cobranca_supervisor, cobranca_legal, cobranca_admin;
+-- privileges and row-level security of these tables: 97_security.sql
