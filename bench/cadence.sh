@@ -26,10 +26,11 @@ export BENCH_INVOICES=$invoices BENCH_PAYERS=$payers BENCH_RUNS=$runs
 
 # the generation statement as compiled into cadence.c, calendar calls renamed
 prio=$(sed -n '/^#define CADENCE_PRIORITY_EXPR/{n;p;}' src/cadence.c | sed 's/^[[:space:]]*"\(.*\)"[[:space:]]*$/\1/')
+catchup=$(sed -n 's/^#define CADENCE_CATCH_UP_DAYS "\([0-9]*\)".*/\1/p' src/cadence.c)
 BENCH_SQL=$(sed -n '/^static const char \*const generate_sql =/,/RETURNING t.channel";/p' src/cadence.c |
 	sed '1d; /^\/\*.*\*\/$/d' |
 	sed 's/^"//; s/";$//; s/"$//' |
-	sed "s/\" CADENCE_PRIORITY_EXPR \"/$prio/" |
+	sed "s/\" CADENCE_PRIORITY_EXPR \"/$prio/; s/\" CADENCE_CATCH_UP_DAYS \"/$catchup/g; s/\" CADENCE_CATCH_UP_DAYS\$/$catchup/" |
 	sed 's/cobranca\.cadence_day(/bench.cadence_day(/; s/cobranca\.next_contact_slot(/bench.next_contact_slot(/')
 export BENCH_SQL
 

@@ -10,8 +10,10 @@
  * The statement
  *	 - takes every open invoice with a balance that a cadence step makes
  *	   due on the payer's local day (a creditor's own rules replace the
- *	   shipped ones), skipping opted-out channels and payers without that
- *	   channel's address;
+ *	   shipped ones), or made due in the last CADENCE_CATCH_UP_DAYS days
+ *	   without a contact since (a reminder only on its day, and only while
+ *	   that day's window is open), skipping opted-out channels and payers
+ *	   without that channel's address;
  *	 - folds them into one candidate per payer, channel and day covering all
  *	   the payer's due invoices, scheduled at the next lawful slot;
  *	 - merges into a contact already scheduled for that payer, channel and
@@ -45,6 +47,14 @@
 #define CADENCE_PRIORITY_EXPR \
 	"sum(d.balance * greatest(d.local_day - d.due_on, 1))"
 
+/*
+ * A step on or after the due date that found no contact on its day (the job
+ * did not run, the invoice arrived late, the payer's daily cap or the
+ * channel's capacity was full) is still made on the following days, up to
+ * this many days late.  Reminders are made on their day only.
+ */
+#define CADENCE_CATCH_UP_DAYS "7"
+
 static const char *const generate_sql =
 "WITH rules AS ("
 "  SELECT c.id AS creditor_id, r.id AS rule_id, r.channel, r.offset_days, r.invoice_kinds"
@@ -67,6 +77,7 @@ static const char *const generate_sql =
 "     AND i.status = 'open' AND i.balance > 0"
 "     AND i.kind = ANY (r.invoice_kinds)"
 "     AND i.due_on BETWEEN ($1 AT TIME ZONE 'UTC')::date - 1 - r.offset_days"
+"                          - CASE WHEN r.offset_days >= 0 THEN " CADENCE_CATCH_UP_DAYS " ELSE 0 END"
 "                      AND ($1 AT TIME ZONE 'UTC')::date - r.offset_days"
 "                          + CASE WHEN r.offset_days < 0 THEN 30 ELSE 0 END"
 "    JOIN cobranca.payer p ON p.id = i.payer_id"
@@ -74,8 +85,20 @@ static const char *const generate_sql =
 "     AND CASE r.channel WHEN 'email' THEN p.email WHEN 'sms' THEN p.phone"
 "                        WHEN 'whatsapp' THEN p.whatsapp WHEN 'phone' THEN p.phone"
 "                        ELSE p.address END IS NOT NULL"
-"     AND cobranca.cadence_day(i.due_on, r.offset_days, r.channel, p.uf, i.creditor_id)"
-"         = ($1 AT TIME ZONE p.timezone)::date"
+"     AND CASE WHEN r.offset_days < 0"
+"         THEN cobranca.cadence_day(i.due_on, r.offset_days, r.channel, p.uf, i.creditor_id)"
+"              = ($1 AT TIME ZONE p.timezone)::date"
+/* a reminder whose window has closed for the day would arrive too late */
+"              AND (cobranca.next_contact_slot($1, r.channel, p.timezone, p.uf, i.creditor_id)"
+"                   AT TIME ZONE p.timezone)::date = ($1 AT TIME ZONE p.timezone)::date"
+"         ELSE i.due_on + r.offset_days BETWEEN ($1 AT TIME ZONE p.timezone)::date - " CADENCE_CATCH_UP_DAYS
+"                                           AND ($1 AT TIME ZONE p.timezone)::date"
+"              AND NOT EXISTS (SELECT 1 FROM cobranca.contact k"
+"                               WHERE k.payer_id = i.payer_id AND k.channel = r.channel"
+"                                 AND k.contact_on >= i.due_on + r.offset_days"
+"                                 AND k.contact_on < ($1 AT TIME ZONE p.timezone)::date"
+"                                 AND k.invoice_ids @> ARRAY[i.id])"
+"         END"
 "), per_invoice AS ("
 "  SELECT d.payer_id, d.channel, d.local_day, d.invoice_id,"
 "         min(d.creditor_id) AS creditor_id, min(d.portfolio_id) AS portfolio_id,"

@@ -358,6 +358,10 @@ DECLARE
   allowed   text[];
   fresh     boolean;
 BEGIN
+  SELECT p.timezone INTO tz
+    FROM cobranca.contract c JOIN cobranca.payer p ON p.id = c.payer_id
+   WHERE c.id = NEW.contract_id;
+
   IF TG_OP = 'INSERT' THEN
     IF NEW.status <> 'draft' OR NEW.confirmed_at IS NOT NULL OR NEW.attempts IS NOT NULL THEN
       -- a superuser loading notices as recorded (pg_restore, a migration):
@@ -405,10 +409,6 @@ BEGIN
         USING ERRCODE = '55000';
     END IF;
   END IF;
-
-  SELECT p.timezone INTO tz
-    FROM cobranca.contract c JOIN cobranca.payer p ON p.id = c.payer_id
-   WHERE c.id = NEW.contract_id;
 
   -- when the 10 days start; the evidence is checked when it is given
   fresh := TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status;

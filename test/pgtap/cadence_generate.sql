@@ -2,7 +2,7 @@
 -- all due invoices, lawful slots, opt-out, disputes, payments, the daily cap
 -- per payer and the daily capacity per channel.
 BEGIN;
-SELECT plan(37);
+SELECT plan(43);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, address, city, uf, service_phone)
@@ -118,6 +118,15 @@ SELECT is(cobranca.generate_contacts('2026-07-08 06:00-03'), 1, 'the D-1 reminde
 SELECT results_eq($$ SELECT channel, contact_on FROM c WHERE payer = 'P3' AND contact_on > '2026-06-01' $$,
                   $$ VALUES ('whatsapp'::text, date '2026-07-08') $$, 'by WhatsApp, the day before the holiday');
 
+-- a reminder is made on its day while the window is open, never after
+INSERT INTO cobranca.payer (portfolio_id, external_id, document, name, whatsapp, uf)
+SELECT portfolio_id, 'P11', '123.456.789-09', 'Lia Prado', '11999990011', 'SP' FROM cobranca.payer WHERE external_id = 'P1';
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+SELECT id, 'P11-1', 'private', '2026-03-01', '2026-03-20', 60.00 FROM cobranca.payer WHERE external_id = 'P11';
+SELECT is(cobranca.generate_contacts('2026-03-19 20:30-03'), 0,
+          'a D-1 reminder generated after the window closed is not made (it would arrive on the due date)');
+SELECT is(cobranca.generate_contacts('2026-03-19 00:05-03'), 1, 'generated that morning it is made');
+
 -- capacity: two phone calls a day, highest priority first
 INSERT INTO cobranca.channel_capacity (creditor_id, channel, daily_limit)
 SELECT id, 'phone', 2 FROM cobranca.creditor WHERE name = 'Operadora Cadência';
@@ -129,6 +138,16 @@ SELECT is(cobranca.generate_contacts('2026-03-09 06:00-03'), 2, 'D+10 calls are 
 SELECT results_eq($$ SELECT payer FROM c WHERE channel = 'phone' ORDER BY payer $$,
                   $$ VALUES ('P10'::text), ('P9') $$, 'the two payers owing most are called');
 SELECT is(cobranca.generate_contacts('2026-03-09 07:00-03'), 0, 'and the capacity holds on a second run');
+SELECT is(cobranca.generate_contacts('2026-03-10 06:00-03'), 1, 'the payer left out is called the next day');
+SELECT results_eq($$ SELECT payer, contact_on FROM c WHERE channel = 'phone' ORDER BY contact_on, payer $$,
+                  $$ VALUES ('P10'::text, date '2026-03-09'), ('P9', '2026-03-09'), ('P8', '2026-03-10') $$,
+                  'each payer once: a step on or after the due date catches up on the following days');
+
+-- an invoice the ERP sends late still gets its overdue step, once
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+SELECT id, 'P7-LATE', 'private', '2026-02-20', '2026-03-06', 45.00 FROM cobranca.payer WHERE external_id = 'P7';
+SELECT is(cobranca.generate_contacts('2026-03-13 06:00-03'), 1, 'a late invoice gets its D+3 WhatsApp four days late');
+SELECT is(cobranca.generate_contacts('2026-03-16 06:00-03'), 0, 'and not again on the following days');
 
 -- templates: health data and threats are refused
 SELECT throws_ok($$ INSERT INTO cobranca.cadence_rule (name, offset_days, channel, template)
