@@ -258,12 +258,13 @@ BEGIN ATOMIC
          AND h.due_on >= t.at - 365 AND h.due_on < t.at
     ) hist
     -- the payer's disputes open on the day
+    -- (a subquery per invoice: an index probe on dispute, never a scan of it)
     CROSS JOIN LATERAL (
-      SELECT count(*) AS n
+      SELECT COALESCE(sum((SELECT count(*) FROM cobranca.dispute d
+                            WHERE d.invoice_id = di.id AND d.opened_on <= t.at
+                              AND (d.answered_on IS NULL OR d.answered_on > t.at))), 0) AS n
         FROM cobranca.invoice di
-        JOIN cobranca.dispute d ON d.invoice_id = di.id
        WHERE di.payer_id = t.payer_id
-         AND d.opened_on <= t.at AND (d.answered_on IS NULL OR d.answered_on > t.at)
     ) disp
     -- contacts about this invoice made before the day
     CROSS JOIN LATERAL (
