@@ -53,7 +53,7 @@ INSERT INTO cobranca.table_class (table_name, class) VALUES
   ('agreement',        'report'),
   ('agreement_installment', 'report'),
   ('invoice_score',    'report'),
-  ('kpi_snapshot',     'report'),
+  ('kpi_snapshot',     'custom'),
   ('default_notice',   'notice'),
   ('claim',            'health'),
   ('hospitalization',  'health'),
