@@ -35,7 +35,7 @@ SELECT CASE WHEN a.backend_type = 'cobranca worker' THEN 'background worker'
 SELECT job, position, enabled, last_cycle, last_rows, last_error
   FROM cobranca.job_status ORDER BY position;
 
-\echo '== A cycle run by hand (waits if the worker is in the middle of one); again for the same instant adds nothing'
+\echo '== A cycle run by hand for one instant, twice (waits while the worker is in a cycle): the second creates nothing new; refresh jobs rewrite their snapshots'
 SELECT pg_catalog.now() AS as_of \gset
 SELECT job, rows, error FROM cobranca.run_jobs(:'as_of');
 SELECT job, rows, error FROM cobranca.run_jobs(:'as_of');

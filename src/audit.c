@@ -667,6 +667,9 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	pfree(nulls);
 }
 
+/* rows sealed by one call at most, so that a backlog never makes one huge transaction */
+#define SEAL_MAX_ROWS	100000
+
 typedef struct ChainHead
 {
 	int64		chain_id;
@@ -742,6 +745,8 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	Portal		portal;
 	Datum		snapshot;
 	int64		sealed = 0;
+	bool		complete = true;
+	MemoryContext rowcxt;
 	TimestampTz now = GetCurrentTimestamp();
 
 	SPI_connect();
@@ -804,6 +809,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 										   "ORDER BY a.id",
 										   2, types, args, NULL, false, 0);
 	}
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -826,6 +832,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			uint8		hash[COBRANCA_SHA256_LEN];
 			Datum		v[AS_NCOLS];
 			bool		nl[AS_NCOLS] = {false};
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 			hash_audit_row(chain_id, h->seq + 1, h->hash, row, hash);
 			v[AS_AUDIT_ID] = Int64GetDatum(audit_id);
@@ -835,11 +842,18 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			v[AS_PREV_HASH] = PointerGetDatum(hash_bytea(h->hash));
 			v[AS_HASH] = PointerGetDatum(hash_bytea(hash));
 			direct_insert(seal, AS_NCOLS, v, nl);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
 			h->seq++;
 			memcpy(h->hash, hash, COBRANCA_SHA256_LEN);
 			sealed++;
 		}
 		SPI_freetuptable(tt);
+		if (sealed >= SEAL_MAX_ROWS)
+		{
+			complete = false;
+			break;
+		}
 	}
 	SPI_cursor_close(portal);
 
@@ -847,8 +861,12 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 		Oid			types[2] = {PG_SNAPSHOTOID, INT8OID};
 		Datum		args[2] = {snapshot, Int64GetDatum(sealed)};
 
-		if (SPI_execute_with_args("UPDATE cobranca.audit_seal_state SET last_snapshot = $1, "
-								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2",
+		/* a partial seal keeps the old snapshot: the next one goes on */
+		if (SPI_execute_with_args(complete ?
+								  "UPDATE cobranca.audit_seal_state SET last_snapshot = $1, "
+								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2" :
+								  "UPDATE cobranca.audit_seal_state SET "
+								  "sealed_at = pg_catalog.clock_timestamp(), last_count = $2 WHERE $1 IS NOT NULL",
 								  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update cobranca.audit_seal_state");
 	}
@@ -879,12 +897,14 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 	bool		in_chain = false;
 	uint8		prev_hash[COBRANCA_SHA256_LEN];
 	Portal		portal;
+	MemoryContext rowcxt;
 
 	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	rdesc = BlessTupleDesc(rdesc);
 
 	SPI_connect();
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit verify row", ALLOCSET_DEFAULT_SIZES);
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT s.chain_id, s.seq, s.prev_hash, s.hash, s.audit_id, a "
 									   "FROM cobranca.audit_seal s LEFT JOIN cobranca.audit_log a ON a.id = s.audit_id "
@@ -928,10 +948,15 @@ cobranca_audit_verify(PG_FUNCTION_ARGS)
 			}
 			if (row_ok)
 			{
+				MemoryContext old;
+
 				copy_hash(prevd, stored_prev, "prev_hash");
 				copy_hash(hashd, stored, "hash");
+				old = MemoryContextSwitchTo(rowcxt);
 				hash_audit_row(chain_id, seq, stored_prev,
 							   DatumGetHeapTupleHeader(rowd), computed);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(rowcxt);
 				row_ok = seq == prev_seq + 1 &&
 					memcmp(stored_prev, prev_hash, COBRANCA_SHA256_LEN) == 0 &&
 					memcmp(computed, stored, COBRANCA_SHA256_LEN) == 0;

@@ -22,7 +22,9 @@ int			cobranca_naptime = 60;
 int			cobranca_max_contacts_per_day = 1;
 char	   *cobranca_master_key_file = NULL;
 int			cobranca_job_run_retention = 30;
+int			cobranca_agreement_grace_days = 10;
 int			cobranca_audit_retention_days = 0;
+int			cobranca_kpi_refresh_interval = 600;
 
 void		_PG_init(void);
 
@@ -112,6 +114,24 @@ _PG_init(void)
 							0, 0, 36500,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.agreement_grace_days",
+							"Days an agreement installment may stay unpaid after its due date before the agreement breaks.",
+							"A broken agreement restores the covered invoices' debt (less what its installments paid).",
+							&cobranca_agreement_grace_days,
+							10, 0, 365,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.kpi_refresh_interval",
+							"Least time between two KPI snapshots of the same day: a cycle sooner than that keeps the one stored.",
+							"0 stores a new snapshot at every cycle.",
+							&cobranca_kpi_refresh_interval,
+							600, 0, 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cobranca");

@@ -17,5 +17,7 @@ extern int	cobranca_max_contacts_per_day;
 extern char *cobranca_master_key_file;
 extern int	cobranca_job_run_retention;
 extern int	cobranca_audit_retention_days;
+extern int	cobranca_agreement_grace_days;
+extern int	cobranca_kpi_refresh_interval;
 
 #endif							/* COBRANCA_H */

@@ -19,9 +19,6 @@
 
 #include <ctype.h>
 
-#include "fmgr.h"
-#include "utils/builtins.h"
-
 #include "document.h"
 
 int
@@ -140,6 +137,15 @@ DocumentMask(DocumentKind kind, const char *s, char *out)
 	}
 }
 
+/*
+ * The SQL-callable functions.  Everything above is plain C, so that the
+ * fuzzing harness (test/fuzz) can build it without a server.
+ */
+#ifndef COBRANCA_FUZZ
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
 static DocumentKind
 kind_from_text(text *t)
 {
@@ -236,3 +242,5 @@ cobranca_document_mask(PG_FUNCTION_ARGS)
 	DocumentMask(kind, text_to_cstring(PG_GETARG_TEXT_PP(1)), masked);
 	PG_RETURN_TEXT_P(cstring_to_text(masked));
 }
+
+#endif							/* COBRANCA_FUZZ */

@@ -340,7 +340,7 @@ CREATE TABLE cobranca.default_notice (
   invoice_ids          bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
   amount_due           numeric(14,2) NOT NULL CHECK (cobranca.check_positive('default_notice.amount_due', amount_due)),
   default_since        date NOT NULL,
-  drafted_on           date NOT NULL,
+  drafted_on           date NOT NULL DEFAULT CURRENT_DATE,
   status               text NOT NULL DEFAULT 'draft'
     CHECK (cobranca.check_member('default_notice.status', status,
            '{draft,sent,confirmed,unreachable,cured,expired,void}')),
@@ -370,7 +370,7 @@ COMMENT ON TABLE cobranca.default_notice IS
 COMMENT ON COLUMN cobranca.default_notice.invoice_ids IS 'the overdue premiums listed in the notice';
 COMMENT ON COLUMN cobranca.default_notice.amount_due IS 'sum of the listed premiums'' balances when drafted, BRL (without fine and interest)';
 COMMENT ON COLUMN cobranca.default_notice.default_since IS 'due date of the oldest listed unpaid premium; day n of the default is default_since + n';
-COMMENT ON COLUMN cobranca.default_notice.drafted_on IS 'the payer''s local date as of which the notice was drafted';
+COMMENT ON COLUMN cobranca.default_notice.drafted_on IS 'the payer''s local date as of which the notice was drafted (the jobs always give it)';
 COMMENT ON COLUMN cobranca.default_notice.status IS
   'draft, sent, confirmed (receipt proved), unreachable (every registered channel failed), expired (deadline passed unpaid), cured (paid or no longer two listed premiums unpaid), void (debt renegotiated)';
 COMMENT ON COLUMN cobranca.default_notice.body IS 'the pt-BR text of the notice, as rendered when drafted; never health data';

@@ -115,7 +115,7 @@ CREATE FUNCTION cobranca.audit_seal() RETURNS bigint
   LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION cobranca.audit_seal() IS
-  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order; returns how many';
+  'seals the audit rows committed since the last seal into their creditor''s hash chain, in id order, at most 100000 per call; returns how many';
 
 CREATE FUNCTION cobranca.audit_verify(OUT ok boolean, OUT checked bigint, OUT first_bad_id bigint)
   AS 'MODULE_PATHNAME', 'cobranca_audit_verify'
@@ -160,7 +160,7 @@ COMMENT ON FUNCTION cobranca.job_seal_audit(timestamptz) IS
 
 CREATE FUNCTION cobranca.audit_retention_days() RETURNS integer
   LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
-$$ SELECT pg_catalog.current_setting('cobranca.audit_retention_days')::integer $$;
+$$ SELECT COALESCE(pg_catalog.current_setting('cobranca.audit_retention_days', true), '0')::integer $$;
 COMMENT ON FUNCTION cobranca.audit_retention_days() IS
   'the GUC cobranca.audit_retention_days: days after which sealed audit rows may be purged; 0 keeps them forever';
 

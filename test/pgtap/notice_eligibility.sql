@@ -1,7 +1,7 @@
 -- RN 593 default: who is subject, what counts, when the notice is drafted
 -- and what it says.  Fixed dates: the scenarios are as of February 2026.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 \ir notice_fixtures.psql
 
 CREATE TEMP TABLE k (name text PRIMARY KEY, id bigint);
@@ -35,8 +35,7 @@ SELECT FROM pg_temp.dispute((SELECT id FROM inv WHERE name = 'c4b'), '2026-02-12
 -- c5: January in an agreement, February unpaid
 INSERT INTO inv SELECT 'c5a', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-01-10');
 INSERT INTO inv SELECT 'c5b', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-02-10');
-UPDATE cobranca.invoice SET agreement_id = 9001, status = 'in_agreement'
- WHERE id = (SELECT id FROM inv WHERE name = 'c5a');
+SELECT FROM pg_temp.agree((SELECT id FROM inv WHERE name = 'c5a'));
 -- c6: company-paid collective, two unpaid
 INSERT INTO inv SELECT 'c6a', pg_temp.premium((SELECT id FROM k WHERE name = 'c6'), '2026-01-10');
 INSERT INTO inv SELECT 'c6b', pg_temp.premium((SELECT id FROM k WHERE name = 'c6'), '2026-02-10');
@@ -119,6 +118,7 @@ SELECT ok(pg_temp.body_has('Contrato nº IND-0001'), 'body: contract number');
 SELECT ok(pg_temp.body_has('competência 01/2026, vencimento em 10/01/2026: R$ 450,00')
           AND pg_temp.body_has('competência 02/2026, vencimento em 10/02/2026: R$ 450,00'),
           'body: each premium with competence, due date and amount');
+SELECT ok(pg_temp.body_has('Período de inadimplência: desde 10/01/2026 (35 dias).'), 'body: the period of default');
 -- 450 + 2% + 1%/month × 35/30, and 450 + 2% + 1%/month × 4/30
 SELECT ok(pg_temp.body_has('Valor original em aberto: R$ 900,00')
           AND pg_temp.body_has('ao mês pro rata die: R$ 923,85'), 'body: original and updated total');

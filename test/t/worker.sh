@@ -17,7 +17,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..24"
+echo "1..25"
 n=0 failed=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -101,10 +101,22 @@ INSERT INTO cobranca.job (name, position, function, description, enabled) VALUES
   ('wt_slow', 1002, 'wt.slow(timestamptz)', 'test: sleeps', false);
 SQL
 sample=no
-if [ "$(q -c "SELECT to_regproc('cobranca.generate_sample') IS NOT NULL
-                 AND EXISTS (SELECT 1 FROM cobranca.job WHERE name = 'generate_contacts')")" = t ]; then
+if [ "$(q -c "SELECT to_regproc('cobranca.generate_sample') IS NOT NULL")" = t ]; then
 	q -c "SELECT cobranca.generate_sample(7, 40)" >/dev/null && sample=yes
+	# whatever today's date, some invoices fall on a cadence step today
+	[ "$sample" = yes ] && q -c "INSERT INTO cobranca.invoice (payer_id, kind, issued_on, due_on, amount)
+	      SELECT p.id, 'private', current_date - 40, current_date - d, 150.00
+	        FROM (SELECT id FROM cobranca.payer
+	               WHERE email IS NOT NULL AND whatsapp IS NOT NULL AND phone IS NOT NULL
+	                 AND cardinality(opt_out) = 0 ORDER BY id LIMIT 3) p,
+	             unnest(ARRAY[-3, -1, 3, 10, 30, 45]) AS d" >/dev/null
+	# an e-mail step for every day from 3 before to 60 after the due date, so
+	# that some contact is due whatever today's date is
+	q -c "INSERT INTO cobranca.cadence_rule (name, offset_days, channel)
+	      SELECT pg_catalog.format('wt D%s', d), d, 'email' FROM pg_catalog.generate_series(-3, 60) d" >/dev/null
 fi
+contacts=no
+[ "$sample" = yes ] && [ "$(q -c "SELECT EXISTS (SELECT 1 FROM cobranca.job WHERE name = 'generate_contacts' AND enabled)")" = t ] && contacts=yes
 
 as_pg "$bindir/pg_ctl" -D "$primary" -w -t 60 stop >/dev/null
 cat >>"$primary/postgresql.conf" <<EOF
@@ -131,7 +143,7 @@ check "the worker survived the failing job (same process, more cycles)" \
 check "the idempotent job did its work once" \
 	poll 30 "SELECT count(*) = 5 AND count(DISTINCT item_id) = 5 FROM wt.done"
 # ---- a session holding the cycle lock: the worker skips, then resumes
-q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(6); COMMIT" >/dev/null 2>&1 &
 holder=$!
 if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1668244082 AND objid = 1
             AND granted AND pid <> (SELECT pid FROM pg_stat_activity WHERE backend_type = 'cobranca worker'))"; then
@@ -150,10 +162,22 @@ else
 	check "once the lock is released, cycles resume" false
 fi
 if [ "$sample" = yes ]; then
-	check "on sample data the cycle creates contacts" \
+	# every shipped job ran in the worker's first cycle and none failed
+	shipped="SELECT r.job, r.rows, r.error FROM cobranca.job j
+	         JOIN cobranca.job_run r ON r.job = j.name AND r.cycle = (SELECT min(cycle) FROM cobranca.job_run)
+	         WHERE j.enabled AND j.name NOT LIKE 'wt\_%'"
+	check "on sample data the worker's cycle runs every shipped job without error" \
+		poll 60 "SELECT count(*) = (SELECT count(*) FROM cobranca.job WHERE enabled AND name NOT LIKE 'wt\_%')
+		         AND count(error) = 0 FROM ($shipped) s"
+	[ "$failed" -eq 0 ] || q -c "$shipped" | sed 's/^/# /'
+else
+	skip "no sample generator in this build"
+fi
+if [ "$contacts" = yes ]; then
+	check "on sample data the worker's cycles create contacts" \
 		poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.contact)"
 else
-	skip "no sample generator or generate_contacts job in this build"
+	skip "no generate_contacts job in this build"
 fi
 
 # ---- kill -9 in the middle of a cycle: work done before the kill is rolled
@@ -172,12 +196,12 @@ check "the postmaster restarts the worker (new process)" \
 	poll 90 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND pid <> ${wpid:-0})"
 check "after the restart the interrupted work is done, exactly once" \
 	poll 60 "SELECT count(*) = 10 AND count(DISTINCT item_id) = 10 FROM wt.done"
-if [ "$sample" = yes ]; then
+if [ "$contacts" = yes ]; then
 	check "no duplicated contact (payer, channel, day) after the restart" \
 		poll 5 "SELECT NOT EXISTS (SELECT 1 FROM cobranca.contact WHERE status <> 'cancelled'
 		         GROUP BY payer_id, channel, (scheduled_at AT TIME ZONE 'America/Sao_Paulo')::date HAVING count(*) > 1)"
 else
-	skip "no sample data"
+	skip "no generate_contacts job in this build"
 fi
 
 # ---- a cancelled cycle is rolled back and logged; the worker lives on
@@ -250,5 +274,5 @@ start=$SECONDS
 as_pg "$bindir/pg_ctl" -D "$primary" -m fast -w -t 60 stop >/dev/null
 check "pg_ctl stop -m fast returns within 15 s" test $((SECONDS - start)) -le 15
 
-[ "$n" -eq 24 ] || echo "# planned 24, ran $n"
+[ "$n" -eq 25 ] || echo "# planned 25, ran $n"
 [ "$failed" -eq 0 ] || show_log
