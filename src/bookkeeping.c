@@ -350,28 +350,41 @@ column(HeapTuple tuple, TupleDesc desc, const char *name, bool *isnull)
 	return heap_getattr(tuple, att(desc, name), desc, isnull);
 }
 
+/*
+ * The rows of an AFTER ROW trigger call: the old one (UPDATE, DELETE) and the
+ * new one (INSERT, UPDATE); the other is NULL.
+ */
+static TupleDesc
+after_row_rows(FunctionCallInfo fcinfo, const char *name, HeapTuple *oldrow, HeapTuple *newrow)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "%s must be an AFTER row trigger", name);
+
+	*oldrow = *newrow = NULL;
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		*newrow = trigdata->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		*oldrow = trigdata->tg_trigtuple;
+	else
+	{
+		*oldrow = trigdata->tg_trigtuple;
+		*newrow = trigdata->tg_newtuple;
+	}
+	return RelationGetDescr(trigdata->tg_relation);
+}
+
 PG_FUNCTION_INFO_V1(cobranca_payment_book);
 
 Datum
 cobranca_payment_book(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
+	HeapTuple	oldrow,
+				newrow;
+	TupleDesc	desc = after_row_rows(fcinfo, "cobranca.payment_book", &oldrow, &newrow);
 	bool		isnull;
-	HeapTuple	oldrow = NULL,
-				newrow = NULL;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "cobranca.payment_book must be an AFTER row trigger");
-
-	desc = RelationGetDescr(trigdata->tg_relation);
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		newrow = trigdata->tg_trigtuple;
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		oldrow = trigdata->tg_trigtuple;
-	else
-		oldrow = trigdata->tg_trigtuple, newrow = trigdata->tg_newtuple;
 
 	SPI_connect();
 	if (oldrow != NULL)
@@ -421,23 +434,10 @@ PG_FUNCTION_INFO_V1(cobranca_dispute_book);
 Datum
 cobranca_dispute_book(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
+	HeapTuple	oldrow,
+				newrow;
+	TupleDesc	desc = after_row_rows(fcinfo, "cobranca.dispute_book", &oldrow, &newrow);
 	bool		isnull;
-	HeapTuple	oldrow = NULL,
-				newrow = NULL;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "cobranca.dispute_book must be an AFTER row trigger");
-
-	desc = RelationGetDescr(trigdata->tg_relation);
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		newrow = trigdata->tg_trigtuple;
-	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		oldrow = trigdata->tg_trigtuple;
-	else
-		oldrow = trigdata->tg_trigtuple, newrow = trigdata->tg_newtuple;
 
 	SPI_connect();
 	/* an unanswered dispute counts once on its invoice */

@@ -6,8 +6,7 @@
 -- claim rows and filter by portfolio themselves, with the rule of
 -- cobranca.visible_portfolio (the portfolios assigned to the caller's login,
 -- its ERP's creditor, or everything for a role that bypasses row-level
--- security) written as a set, evaluated once per query rather than once per
--- row.  They are security_barrier, so that no function in a caller's WHERE
+-- security) written as a set, cobranca.visible_portfolio_ids().  They are security_barrier, so that no function in a caller's WHERE
 -- clause sees a row before that filter has removed it.  SELECT on them is
 -- granted to supervisors and administrators only.
 
@@ -65,6 +64,24 @@ CREATE AGGREGATE cobranca.claims_ratio(claims numeric, premiums numeric) (
 COMMENT ON AGGREGATE cobranca.claims_ratio(numeric, numeric) IS
   'Claims ratio (sinistralidade) in percent: sum(claims) ÷ sum(premiums) × 100, exact (integer cents), 2 decimals, NULL when premiums add up to 0; NULL arguments add nothing; parallel safe; as a window aggregate over a moving frame it removes rows exactly (e.g. ROWS BETWEEN 11 PRECEDING AND CURRENT ROW for 12 months)';
 
+-- The portfolios the calling role may see, as a set: the rule of
+-- cobranca.visible_portfolio, for views that read as their owner and filter
+-- many rows (one evaluation per query instead of one call per row).
+CREATE FUNCTION cobranca.visible_portfolio_ids() RETURNS SETOF bigint
+  LANGUAGE sql STABLE PARALLEL SAFE AS
+$$
+  SELECT p.id FROM cobranca.portfolio p
+   WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                  WHERE r.rolname = CURRENT_USER AND (r.rolsuper OR r.rolbypassrls))
+  UNION
+  SELECT a.portfolio_id FROM cobranca.assignment a WHERE a.login = CURRENT_USER
+  UNION
+  SELECT p.id FROM cobranca.erp_login e JOIN cobranca.portfolio p ON p.creditor_id = e.creditor_id
+   WHERE e.login = CURRENT_USER
+$$;
+COMMENT ON FUNCTION cobranca.visible_portfolio_ids() IS
+  'ids of the portfolios the current role may see (assigned to it, its ERP''s creditor, or all for a role that bypasses row-level security): cobranca.visible_portfolio as a set, for views that aggregate as their owner';
+
 -- Claims and premiums received, per contract and month: the input of the
 -- rolling report.  A premium is "received" in the month of the payment, in
 -- the creditor's time zone (cash basis), whatever month it billed.
@@ -89,14 +106,7 @@ SELECT f.creditor_id,
           JOIN cobranca.contract ct ON ct.id = i.contract_id
           JOIN cobranca.creditor cr ON cr.id = i.creditor_id
          WHERE i.kind = 'premium') f
- WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-                WHERE r.rolname = CURRENT_USER AND (r.rolsuper OR r.rolbypassrls))
-    OR f.portfolio_id IN (SELECT a.portfolio_id FROM cobranca.assignment a
-                           WHERE a.login = CURRENT_USER
-                          UNION ALL
-                          SELECT p.id FROM cobranca.erp_login e
-                            JOIN cobranca.portfolio p ON p.creditor_id = e.creditor_id
-                           WHERE e.login = CURRENT_USER)
+ WHERE f.portfolio_id IN (SELECT v.id FROM cobranca.visible_portfolio_ids() AS v(id))
  GROUP BY f.creditor_id, f.portfolio_id, f.contract_id, f.month;
 COMMENT ON VIEW cobranca.claims_premiums_monthly IS
   'Claims cost and premiums received per contract and month (months with either); health data: for supervisors and BI, never analysts';
@@ -156,7 +166,8 @@ SELECT r.creditor_id,
        COALESCE(r.claims_ratio_pct > cr.claims_break_even_pct, false) AS above_break_even
   FROM rolled r
   JOIN cobranca.contract ct ON ct.id = r.contract_id
-  JOIN cobranca.creditor cr ON cr.id = r.creditor_id;
+  JOIN cobranca.creditor cr ON cr.id = r.creditor_id
+ WHERE ct.portfolio_id IN (SELECT v.id FROM cobranca.visible_portfolio_ids() AS v(id));
 COMMENT ON VIEW cobranca.claims_ratio_report IS
   'Claims ratio per creditor, contract and month over the rolling 12 months ending with that month (SPEC §2.6); health data: for supervisors and BI, never analysts';
 COMMENT ON COLUMN cobranca.claims_ratio_report.creditor_id IS 'the operator';

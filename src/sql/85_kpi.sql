@@ -110,9 +110,16 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.churn_default_pct IS 'churn by default: 
 
 SELECT pg_catalog.pg_extension_config_dump('cobranca.kpi_snapshot', '');
 
--- Row-level security and grants on kpi_snapshot (class report) and
--- channel_cost (class config) come from 97_security.sql: staff read the
--- snapshots of their assigned portfolios.
+-- Who reads snapshots: supervisors, the rows of the portfolios assigned to
+-- their login.  97_security.sql enables and forces row-level security on the
+-- table (class custom: these are its policies and grants); channel_cost is
+-- of class config there.
+CREATE POLICY supervisor ON cobranca.kpi_snapshot
+  FOR SELECT TO cobranca_supervisor
+  USING (portfolio_id IN (SELECT a.portfolio_id FROM cobranca.assignment a
+                           WHERE a.login = CURRENT_USER));
+REVOKE ALL ON cobranca.kpi_snapshot FROM PUBLIC;
+GRANT SELECT ON cobranca.kpi_snapshot TO cobranca_supervisor;
 
 CREATE FUNCTION cobranca.kpi_portfolio_at(as_of date, window_days integer DEFAULT 30)
 RETURNS SETOF cobranca.kpi_snapshot

@@ -1,6 +1,6 @@
 -- A supervisor's BI login sees the KPIs of its own portfolios only.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry)
 VALUES ('Operadora RLS', '44455566600024', 'health_plan', '111111');
@@ -39,8 +39,9 @@ INSERT INTO cobranca.assignment (creditor_id, login, portfolio_id)
 SELECT creditor_id, 'kpi_rls_supervisor', id FROM cobranca.portfolio WHERE name = 'Norte';
 SELECT ok((SELECT relrowsecurity AND relforcerowsecurity FROM pg_class
             WHERE oid = 'cobranca.kpi_snapshot'::regclass), 'kpi_snapshot has row-level security, forced');
+SELECT policies_are('cobranca', 'kpi_snapshot', ARRAY['supervisor'], 'kpi_snapshot: one policy');
 SELECT policy_roles_are('cobranca', 'kpi_snapshot', 'supervisor', ARRAY['cobranca_supervisor'],
-                        'snapshots have a supervisors'' policy');
+                        'snapshots are read by supervisors');
 SELECT ok((SELECT 'security_invoker=true' = ANY (reloptions) FROM pg_class
             WHERE oid = 'cobranca.kpi_portfolio'::regclass), 'kpi_portfolio is security_invoker');
 
