@@ -2,7 +2,7 @@
 -- simulation and the PIX code of an invoice.
 \pset footer off
 
-\echo == Payment-probability model: trained on the portfolio's history (holdout AUC against the shipped default)
+\echo == Payment-probability model: trained on the portfolio history (holdout AUC against the shipped default)
 SELECT cobranca.train_score_model(current_date) AS new_model \gset
 SELECT id AS model, active, shipped, training_size, holdout_size,
        round(holdout_auc::numeric, 4) AS holdout_auc, round(previous_auc::numeric, 4) AS previous_auc

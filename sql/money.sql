@@ -21,23 +21,23 @@ SELECT * FROM cobranca.late_charges(10.005, '2026-01-10', '2026-01-11', 2, 1);  
 
 -- updated_amount on invoices (creditor rates 2% and 1%; one disputed 10 days)
 INSERT INTO cobranca.creditor (name, document, kind, city, uf, pix_key, fine_pct, interest_month_pct)
-  VALUES ('Clínica São José Ltda', '11222333000181', 'clinic', 'São Paulo', 'SP', '11222333000181', 2, 1);
-INSERT INTO cobranca.portfolio (creditor_id, name)
-  SELECT id, 'particulares' FROM cobranca.creditor;
+  VALUES ('Clínica São José Ltda', '33445566000186', 'clinic', 'São Paulo', 'SP', '33445566000186', 2, 1)
+  RETURNING id AS cred \gset
+INSERT INTO cobranca.portfolio (creditor_id, name) VALUES (:cred, 'particulares') RETURNING id AS pf \gset
 INSERT INTO cobranca.payer (creditor_id, portfolio_id, external_id, document, name)
-  SELECT c.id, p.id, 'P1', '14538220620', 'Maria da Silva'
-    FROM cobranca.creditor c JOIN cobranca.portfolio p ON p.creditor_id = c.id;
-INSERT INTO cobranca.invoice (creditor_id, portfolio_id, payer_id, external_id, kind, issued_on, due_on, amount, balance)
-  SELECT p.creditor_id, p.portfolio_id, p.id, x.ext, 'private', '2026-01-01', '2026-01-10', x.amount, x.amount
-    FROM cobranca.payer p, (VALUES ('I1', 1000.00), ('I2', 1000.00), ('I3', 333.33)) x(ext, amount);
-INSERT INTO cobranca.dispute (creditor_id, invoice_id, opened_on, reason, answered_on, outcome)
-  SELECT creditor_id, id, '2026-01-15', 'valor em duplicidade', '2026-01-25', 'rejected'
-    FROM cobranca.invoice WHERE external_id = 'I2';
+  VALUES (:cred, :pf, 'P1', '14538220620', 'Maria da Silva') RETURNING id AS payer \gset
+INSERT INTO cobranca.invoice (creditor_id, portfolio_id, payer_id, external_id, kind, issued_on, due_on, amount)
+  SELECT :cred, :pf, :payer, x.ext, 'private', '2026-01-01', '2026-01-10', x.amount
+    FROM (VALUES ('I1', 1000.00), ('I2', 1000.00), ('I3', 333.33)) x(ext, amount);
+INSERT INTO cobranca.dispute (invoice_id, opened_on, reason, answered_on, outcome)
+  SELECT id, '2026-01-15', 'valor em duplicidade', '2026-01-25', 'rejected'
+    FROM cobranca.invoice WHERE creditor_id = :cred AND external_id = 'I2';
 SELECT i.external_id, b.*
   FROM cobranca.invoice i, cobranca.updated_amount_breakdown(i.id, '2026-02-09') b
+ WHERE i.creditor_id = :cred
  ORDER BY i.external_id;
 SELECT i.external_id, cobranca.updated_amount(i.id, '2026-01-20') AS during_dispute
-  FROM cobranca.invoice i ORDER BY i.external_id;
+  FROM cobranca.invoice i WHERE i.creditor_id = :cred ORDER BY i.external_id;
 SELECT cobranca.updated_amount(-1, '2026-01-20') AS unknown_invoice;
 
 -- installment splits: sum to the cent, remainder on the first
@@ -91,12 +91,12 @@ SELECT cobranca.pix_payload('', 'Nome', 'Cidade', 10, NULL);
 SELECT cobranca.pix_payload('chave', '***', 'Cidade', 10, NULL);
 SELECT cobranca.pix_payload(NULL, 'Nome', 'Cidade', 10, NULL);
 -- for an invoice: the creditor's key, the updated amount, txid COB<id>
-SELECT p LIKE '%5802BR%' AND p LIKE '%0014br.gov.bcb.pix0114' || '11222333000181%' AS has_key,
+SELECT p LIKE '%5802BR%' AND p LIKE '%0014br.gov.bcb.pix0114' || '33445566000186%' AS has_key,
        p LIKE '%5407' || cobranca.updated_amount(i.id, '2026-02-09')::text || '5802BR%' AS has_amount,
        p LIKE '%0503COB%' OR p LIKE '%0504COB%' OR p LIKE '%0505COB%' AS has_txid,
        right(p, 4) = pg_temp.crc(left(p, -4)) AS crc_ok
   FROM cobranca.invoice i, cobranca.invoice_pix(i.id, '2026-02-09') p
- WHERE i.external_id = 'I1';
+ WHERE i.creditor_id = :cred AND i.external_id = 'I1';
 SELECT cobranca.invoice_pix(-1);
 
 -- boleto: valid lines (dots and blanks as printed), broken digits, due dates

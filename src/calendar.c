@@ -24,10 +24,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -36,6 +39,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "calendar.h"
@@ -137,12 +141,21 @@ CopyShort(char *dst, size_t size, HeapTuple tup, TupleDesc desc, int col)
 		strlcpy(dst, TextDatumGetCString(d), size);
 }
 
+static void CalendarRead(void);
+
+/*
+ * (Re)build the cache.  The tables are read as their owner: the calendar is
+ * the same for every role, whatever row-level security lets the caller see
+ * of the creditors' own windows.
+ */
 static void
 CalendarLoad(void)
 {
 	Oid			nsp;
-	MemoryContext old;
-	int			ret;
+	Oid			owner = InvalidOid;
+	Oid			save_userid;
+	int			save_sec;
+	HeapTuple	tup;
 
 	if (!cal_callback_registered)
 	{
@@ -164,6 +177,33 @@ CalendarLoad(void)
 	cal.relids[0] = get_relname_relid("contact_window", nsp);
 	cal.relids[1] = get_relname_relid("holiday", nsp);
 	cal.relids[2] = get_relname_relid("creditor", nsp);
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(cal.relids[0]));
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (OidIsValid(owner))
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		CalendarRead();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	cal.valid = true;
+}
+
+static void
+CalendarRead(void)
+{
+	MemoryContext old;
+	int			ret;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -242,7 +282,6 @@ CalendarLoad(void)
 										SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
-	cal.valid = true;
 }
 
 static inline void

@@ -297,6 +297,7 @@ INSERT INTO cobranca.job (name, position, function, description) VALUES
 
 CREATE FUNCTION cobranca.invoice_stop_contacts() RETURNS trigger
   LANGUAGE plpgsql
+  SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
@@ -319,7 +320,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cobranca.invoice_stop_contacts() IS
-  'trigger: when an invoice stops being open (paid, disputed, in agreement, cancelled, written off), its scheduled contacts drop it or are cancelled, in the same transaction';
+  'trigger: when an invoice stops being open (paid, disputed, in agreement, cancelled, written off), its scheduled contacts drop it or are cancelled, in the same transaction; runs as the owner (it touches only the contacts of the updated invoice), whoever wrote the payment or dispute';
+REVOKE ALL ON FUNCTION cobranca.invoice_stop_contacts() FROM PUBLIC;
 CREATE TRIGGER invoice_stop_contacts
   AFTER UPDATE ON cobranca.invoice
   FOR EACH ROW WHEN (OLD.status = 'open' AND NEW.status <> 'open')

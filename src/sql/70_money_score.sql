@@ -258,12 +258,13 @@ BEGIN ATOMIC
          AND h.due_on >= t.at - 365 AND h.due_on < t.at
     ) hist
     -- the payer's disputes open on the day
+    -- (a subquery per invoice: an index probe on dispute, never a scan of it)
     CROSS JOIN LATERAL (
-      SELECT count(*) AS n
+      SELECT COALESCE(sum((SELECT count(*) FROM cobranca.dispute d
+                            WHERE d.invoice_id = di.id AND d.opened_on <= t.at
+                              AND (d.answered_on IS NULL OR d.answered_on > t.at))), 0) AS n
         FROM cobranca.invoice di
-        JOIN cobranca.dispute d ON d.invoice_id = di.id
        WHERE di.payer_id = t.payer_id
-         AND d.opened_on <= t.at AND (d.answered_on IS NULL OR d.answered_on > t.at)
     ) disp
     -- contacts about this invoice made before the day
     CROSS JOIN LATERAL (
@@ -486,6 +487,7 @@ CREATE TABLE cobranca.invoice_score (
   portfolio_id   bigint NOT NULL REFERENCES cobranca.portfolio,
   as_of          date NOT NULL,
   model_id       bigint NOT NULL REFERENCES cobranca.score_model,
+  balance        numeric(14,2) NOT NULL,
   probability    float8 NOT NULL,
   updated_amount numeric(14,2) NOT NULL,
   priority       numeric(14,2) NOT NULL,
@@ -493,7 +495,8 @@ CREATE TABLE cobranca.invoice_score (
 );
 CREATE INDEX invoice_score_portfolio_idx ON cobranca.invoice_score (portfolio_id, priority DESC);
 COMMENT ON TABLE cobranca.invoice_score IS
-  'Payment probability, updated amount and priority of the open overdue invoices, as of the last refresh_scores job (derived; rebuilt by each run)';
+  'Payment probability, updated amount and priority of the open overdue invoices, kept by the refresh_scores job (derived: a score is redone when the day, the active model or the balance changes)';
+COMMENT ON COLUMN cobranca.invoice_score.balance IS 'the invoice''s balance when scored';
 COMMENT ON COLUMN cobranca.invoice_score.as_of IS 'day (payer''s time zone) the score is for';
 COMMENT ON COLUMN cobranca.invoice_score.probability IS 'payment probability within 30 days (cobranca.payment_probability)';
 COMMENT ON COLUMN cobranca.invoice_score.updated_amount IS 'balance + fine + interest on as_of (cobranca.updated_amount)';
@@ -511,29 +514,43 @@ DECLARE
   n bigint := 0;
   d date;
   ids bigint[];
+  model bigint := (SELECT m.id FROM cobranca.score_model m WHERE m.active);
 BEGIN
-  DELETE FROM cobranca.invoice_score;
-  -- one pass per local day in use (payers live in up to four time zones)
+  -- invoices no longer open and overdue leave the table
+  DELETE FROM cobranca.invoice_score s
+   USING cobranca.invoice i, cobranca.payer p
+   WHERE i.id = s.invoice_id AND p.id = i.payer_id
+     AND NOT (i.status = 'open' AND i.due_on < (refresh_scores.as_of AT TIME ZONE p.timezone)::date);
+  -- one pass per local day in use (payers live in up to four time zones);
+  -- only scores of another day, another model or another balance are redone,
+  -- so that a second run on the same day costs little
   FOR d IN SELECT DISTINCT (refresh_scores.as_of AT TIME ZONE p.timezone)::date
              FROM cobranca.payer p LOOP
     SELECT array_agg(i.id) INTO ids
-      FROM cobranca.invoice i JOIN cobranca.payer p ON p.id = i.payer_id
+      FROM cobranca.invoice i
+      JOIN cobranca.payer p ON p.id = i.payer_id
+      LEFT JOIN cobranca.invoice_score s ON s.invoice_id = i.id
      WHERE i.status = 'open' AND i.due_on < d
-       AND (refresh_scores.as_of AT TIME ZONE p.timezone)::date = d;
+       AND (refresh_scores.as_of AT TIME ZONE p.timezone)::date = d
+       AND (s.invoice_id IS NULL OR s.as_of <> d OR s.model_id <> model OR s.balance <> i.balance);
     CONTINUE WHEN ids IS NULL;
-    INSERT INTO cobranca.invoice_score (invoice_id, creditor_id, portfolio_id, as_of, model_id,
-                                        probability, updated_amount, priority)
+    INSERT INTO cobranca.invoice_score AS t (invoice_id, creditor_id, portfolio_id, as_of, model_id,
+                                             balance, probability, updated_amount, priority)
     SELECT s.invoice_id, i.creditor_id, i.portfolio_id, d, s.model_id,
-           s.probability, s.updated_amount, s.priority
+           i.balance, s.probability, s.updated_amount, s.priority
       FROM cobranca.score_invoices(ids, d) s
-      JOIN cobranca.invoice i ON i.id = s.invoice_id;
-    n := n + (SELECT count(*) FROM unnest(ids));
+      JOIN cobranca.invoice i ON i.id = s.invoice_id
+    ON CONFLICT (invoice_id) DO UPDATE
+       SET as_of = EXCLUDED.as_of, model_id = EXCLUDED.model_id, balance = EXCLUDED.balance,
+           probability = EXCLUDED.probability, updated_amount = EXCLUDED.updated_amount,
+           priority = EXCLUDED.priority, computed_at = pg_catalog.now();
+    n := n + cardinality(ids);
   END LOOP;
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION cobranca.refresh_scores(timestamptz) IS
-  'job: rebuilds cobranca.invoice_score for every open overdue invoice, as of the instant''s day in each payer''s time zone; returns how many invoices were scored';
+  'job: keeps cobranca.invoice_score for every open overdue invoice as of the instant''s day in each payer''s time zone, redoing only scores of another day, model or balance; returns how many invoices were scored';
 REVOKE ALL ON FUNCTION cobranca.refresh_scores(timestamptz) FROM PUBLIC;
 
 INSERT INTO cobranca.job (name, position, function, description)

@@ -108,8 +108,11 @@ COMMENT ON TABLE cobranca.agreement_installment IS
   'The installments of an agreement; on acceptance each becomes an invoice of kind installment';
 COMMENT ON COLUMN cobranca.agreement_installment.invoice_id IS 'the installment invoice, created on acceptance';
 
+-- deferred: an ERP loading invoices and agreements in one transaction may
+-- write them in any order; the link is checked at commit
 ALTER TABLE cobranca.invoice
-  ADD CONSTRAINT invoice_agreement_fk FOREIGN KEY (agreement_id) REFERENCES cobranca.agreement;
+  ADD CONSTRAINT invoice_agreement_fk FOREIGN KEY (agreement_id) REFERENCES cobranca.agreement
+  DEFERRABLE INITIALLY DEFERRED;
 CREATE INDEX invoice_agreement_idx ON cobranca.invoice (agreement_id) WHERE agreement_id IS NOT NULL;
 
 SELECT pg_catalog.pg_extension_config_dump('cobranca.agreement', '');

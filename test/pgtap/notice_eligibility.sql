@@ -35,8 +35,7 @@ SELECT FROM pg_temp.dispute((SELECT id FROM inv WHERE name = 'c4b'), '2026-02-12
 -- c5: January in an agreement, February unpaid
 INSERT INTO inv SELECT 'c5a', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-01-10');
 INSERT INTO inv SELECT 'c5b', pg_temp.premium((SELECT id FROM k WHERE name = 'c5'), '2026-02-10');
-UPDATE cobranca.invoice SET agreement_id = 9001, status = 'in_agreement'
- WHERE id = (SELECT id FROM inv WHERE name = 'c5a');
+SELECT FROM pg_temp.agree((SELECT id FROM inv WHERE name = 'c5a'));
 -- c6: company-paid collective, two unpaid
 INSERT INTO inv SELECT 'c6a', pg_temp.premium((SELECT id FROM k WHERE name = 'c6'), '2026-01-10');
 INSERT INTO inv SELECT 'c6b', pg_temp.premium((SELECT id FROM k WHERE name = 'c6'), '2026-02-10');

@@ -129,7 +129,7 @@ SELECT throws_ok(pg_temp.set_status('disp', 'cancelled', 'default'), 'P0593',
                         pg_temp.c('disp'), (SELECT inv[2] FROM k WHERE name = 'disp')),
                  'an open dispute on a listed premium: refused');
 
-UPDATE cobranca.invoice SET agreement_id = 4242, status = 'in_agreement' WHERE id = (SELECT inv[1] FROM k WHERE name = 'deal');
+SELECT FROM pg_temp.agree((SELECT inv[1] FROM k WHERE name = 'deal'));
 SELECT throws_ok(pg_temp.set_status('deal', 'cancelled', 'default'), 'P0593', NULL,
                  'an agreement on the debt: refused (its notice is void)');
 

@@ -113,7 +113,7 @@ SELECT throws_ok(format('SELECT cobranca.confirm_notice(%s, %L, %L, %L)', (SELEC
 
 -- an agreement voids
 SELECT FROM pg_temp.scenario('deal', '{2026-01-10,2026-02-10}');
-UPDATE cobranca.invoice SET agreement_id = 777, status = 'in_agreement' WHERE id = pg_temp.inv('deal', 1);
+SELECT FROM pg_temp.agree(pg_temp.inv('deal', 1));
 SELECT is(pg_temp.st('deal'), 'void', 'an agreement covering a listed premium voids the notice');
 SELECT is(pg_temp.chk('deal', '2026-04-01'), 'notice', 'and cancellation for that debt is no longer possible');
 SELECT is(cobranca.generate_notices('2026-03-01'), 0, 'the premium in agreement does not count: no new notice');

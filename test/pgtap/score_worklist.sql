@@ -1,7 +1,7 @@
 -- The worklist: the current user's portfolios only, one line per payer,
 -- highest priority first, masked documents, best channel, last contact.
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE res text;
@@ -77,6 +77,14 @@ SELECT is((SELECT e->>'best_channel' FROM mine, json_array_elements(j) e WHERE e
 SELECT is((SELECT e->>'best_channel' FROM mine, json_array_elements(j) e WHERE e->>'payer_name' = 'Pequeno Devedor'),
           'email', 'best channel: the only one the payer can be reached on');
 SELECT is((SELECT count(*) FROM cobranca.worklist), 3::bigint, 'a superuser sees every portfolio');
+SELECT is(cobranca.refresh_scores(now()), 0::bigint, 'a second run on the same day redoes nothing');
+INSERT INTO cobranca.payment (invoice_id, paid_at, amount, method)
+  SELECT id, now(), 500.00, 'pix' FROM cobranca.invoice WHERE external_id = 'w1b';
+INSERT INTO cobranca.payment (invoice_id, paid_at, amount, method)
+  SELECT id, now(), amount, 'pix' FROM cobranca.invoice WHERE external_id = 'w2a';
+SELECT is(cobranca.refresh_scores(now()), 1::bigint, 'a partial payment gets its invoice rescored');
+SELECT is((SELECT count(*) FROM cobranca.invoice_score s JOIN cobranca.invoice i ON i.id = s.invoice_id
+            WHERE i.external_id = 'w2a'), 0::bigint, 'a paid invoice leaves the scores');
 SELECT is((SELECT count(*) FROM (SELECT priority, lag(priority) OVER () AS prev FROM cobranca.worklist) w
             WHERE w.prev < w.priority), 0::bigint, 'ordered by priority, highest first');
 

@@ -1,7 +1,7 @@
 -- The audit log: a row per write with who/what, append-only, hash chains
 -- that catch a superuser's edit, retention that keeps what must be kept.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
 VALUES ('Aud Operadora', '44.455.566/6000-24', 'health_plan', '654321', 'SP'),
@@ -11,6 +11,14 @@ CREATE ROLE sec_t_aud_erp LOGIN IN ROLE cobranca_erp;
 INSERT INTO cobranca.erp_login (login, creditor_id) SELECT 'sec_t_aud_erp', id FROM cobranca.creditor WHERE name = 'Aud Operadora';
 CREATE TEMP TABLE mark AS SELECT COALESCE(max(id), 0) AS last FROM cobranca.audit_log;
 GRANT SELECT ON mark TO PUBLIC;
+
+SELECT is(ARRAY(SELECT k.table_name::text FROM cobranca.table_class k
+                 WHERE k.class NOT IN ('audit', 'ops', 'custom', 'internal')
+                   AND NOT EXISTS (SELECT 1 FROM pg_trigger g
+                                    WHERE g.tgrelid = ('cobranca.' || quote_ident(k.table_name))::regclass
+                                      AND g.tgname = 'audit_capture' AND g.tgenabled = 'O')
+                 ORDER BY 1),
+          '{}'::text[], 'every domain table has the audit capture trigger, enabled');
 
 -- writes by the ERP, as it connects
 SET SESSION AUTHORIZATION sec_t_aud_erp;

@@ -74,14 +74,26 @@ SELECT is((SELECT count(*)::int FROM pg_class c
               AND NOT (COALESCE('security_invoker=true' = ANY (c.reloptions), false)
                        OR COALESCE('security_barrier=true' = ANY (c.reloptions), false))),
           0, 'every view is security_invoker or a security barrier');
-SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+-- a view is filtered when its definition, or that of a view it reads from,
+-- filters for the reader
+SELECT is(ARRAY(WITH RECURSIVE reads(view_oid, rel) AS (
+                  SELECT c.oid, c.oid FROM pg_class c
+                   WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'v'
+                  UNION
+                  SELECT r.view_oid, d.refobjid
+                    FROM reads r JOIN pg_rewrite w ON w.ev_class = r.rel
+                    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+                                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.rel
+                    JOIN pg_class v ON v.oid = d.refobjid AND v.relkind = 'v')
+                SELECT c.relname::text FROM pg_class c
                  WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'v'
                    AND NOT COALESCE('security_invoker=true' = ANY (c.reloptions), false)
                    AND (has_table_privilege('cobranca_erp', c.oid, 'SELECT')
                         OR has_table_privilege('cobranca_analyst', c.oid, 'SELECT')
                         OR has_table_privilege('cobranca_supervisor', c.oid, 'SELECT')
                         OR has_table_privilege('cobranca_legal', c.oid, 'SELECT'))
-                   AND pg_get_viewdef(c.oid) !~* '(visible_portfolio|visible_creditor|current_user)'
+                   AND NOT EXISTS (SELECT 1 FROM reads r WHERE r.view_oid = c.oid
+                                     AND pg_get_viewdef(r.rel) ~* '(visible_portfolio|visible_creditor|current_user)')
                  ORDER BY 1),
           '{}'::text[], 'no view readable by ERP or staff reads as its owner without filtering for the reader');
 SELECT ok(NOT has_sequence_privilege('cobranca_erp', 'cobranca.payer_id_seq', 'SELECT')

@@ -38,8 +38,9 @@ q "$src" "INSERT INTO cobranca.payment (invoice_id, paid_at, amount, method)
           SELECT i.id, now(), i.balance, 'pix'
             FROM (SELECT invoice_ids FROM cobranca.default_notice WHERE status = 'confirmed' ORDER BY id DESC LIMIT 1) n
             JOIN cobranca.invoice i ON i.id = ANY (n.invoice_ids) WHERE i.balance > 0" >/dev/null &&
-q "$src" "UPDATE cobranca.invoice SET agreement_id = 1
-           WHERE id = (SELECT invoice_ids[1] FROM cobranca.default_notice WHERE status = 'unreachable' ORDER BY id LIMIT 1)" >/dev/null &&
+q "$src" "SELECT cobranca.accept_agreement(cobranca.propose_agreement(ARRAY[(
+             SELECT invoice_ids[1] FROM cobranca.default_notice WHERE status = 'unreachable' ORDER BY id LIMIT 1)],
+           1, 0, current_date + 3), '{\"channel\": \"phone\"}')" >/dev/null &&
 q "$src" "SELECT cobranca.expire_notices(now() + interval '20 days')" >/dev/null
 
 statuses=$(q "$src" "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM cobranca.default_notice")

@@ -136,7 +136,7 @@ check "the worker survived the failing job (same process, more cycles)" \
 check "the idempotent job did its work once" \
 	poll 30 "SELECT count(*) = 5 AND count(DISTINCT item_id) = 5 FROM wt.done"
 # ---- a session holding the cycle lock: the worker skips, then resumes
-q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+q -c "BEGIN; SELECT pg_advisory_xact_lock(1668244082, 1); SELECT pg_sleep(6); COMMIT" >/dev/null 2>&1 &
 holder=$!
 if poll 30 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1668244082 AND objid = 1
             AND granted AND pid <> (SELECT pid FROM pg_stat_activity WHERE backend_type = 'cobranca worker'))"; then
