@@ -103,6 +103,13 @@ SQL
 sample=no
 if [ "$(q -c "SELECT to_regproc('cobranca.generate_sample') IS NOT NULL")" = t ]; then
 	q -c "SELECT cobranca.generate_sample(7, 40)" >/dev/null && sample=yes
+	# whatever today's date, some invoices fall on a cadence step today
+	[ "$sample" = yes ] && q -c "INSERT INTO cobranca.invoice (payer_id, kind, issued_on, due_on, amount)
+	      SELECT p.id, 'private', current_date - 40, current_date - d, 150.00
+	        FROM (SELECT id FROM cobranca.payer
+	               WHERE email IS NOT NULL AND whatsapp IS NOT NULL AND phone IS NOT NULL
+	                 AND cardinality(opt_out) = 0 ORDER BY id LIMIT 3) p,
+	             unnest(ARRAY[-3, -1, 3, 10, 30, 45]) AS d" >/dev/null
 	# an e-mail step for every day from 3 before to 60 after the due date, so
 	# that some contact is due whatever today's date is
 	q -c "INSERT INTO cobranca.cadence_rule (name, offset_days, channel)
