@@ -30,7 +30,7 @@ SELECT 1 + p % 2, 1 + p % 2, p, 'I' || g,
        CASE WHEN g % 20 = 0 THEN 'paid' WHEN g % 20 = 1 THEN 'disputed' ELSE 'open' END,
        CASE WHEN g % 20 = 0 THEN a ELSE 0 END
   FROM generate_series(1, :invoices) AS g
-  CROSS JOIN LATERAL (SELECT 1 + (g * 7) % :payers AS p,
+  CROSS JOIN LATERAL (SELECT 1 + (g - 1) % :payers AS p,
                              date '2026-01-01' + ((g::bigint * 7919) % 79)::int AS d,
                              (50 + (g::bigint * 31) % 900)::numeric(14,2) AS a) x;
 RESET session_replication_role;
