@@ -93,7 +93,7 @@ SELECT f.creditor_id,
        pg_catalog.sum(f.claims)   AS claims,
        pg_catalog.sum(f.premiums) AS premiums_received
   FROM (SELECT ct.creditor_id, ct.portfolio_id, cl.contract_id,
-               pg_catalog.date_trunc('month', cl.occurred_on)::date AS month,
+               pg_catalog.date_trunc('month', cl.occurred_on::timestamp)::date AS month,
                cl.amount AS claims, NULL::numeric AS premiums
           FROM cobranca.claim cl
           JOIN cobranca.contract ct ON ct.id = cl.contract_id

@@ -94,7 +94,7 @@ COMMENT ON COLUMN cobranca.kpi_snapshot.recovered IS 'real recovered: all paymen
 COMMENT ON COLUMN cobranca.kpi_snapshot.contacts_attempted IS 'contacts of the window (by contact day) that were attempted: any status but scheduled or cancelled';
 COMMENT ON COLUMN cobranca.kpi_snapshot.contacts_effective IS 'contacts of the window that reached the payer: delivered, read, replied or done';
 COMMENT ON COLUMN cobranca.kpi_snapshot.effective_contact_rate_pct IS 'contacts_effective ÷ contacts_attempted × 100; NULL without attempts';
-COMMENT ON COLUMN cobranca.kpi_snapshot.agreements IS 'distinct agreements (invoice.agreement_id) on the invoices that the effective contacts of the window were about';
+COMMENT ON COLUMN cobranca.kpi_snapshot.agreements IS 'agreements (cobranca.agreement) accepted in the window, by acceptance day in the creditor''s time zone, whatever became of them since';
 COMMENT ON COLUMN cobranca.kpi_snapshot.agreement_rate_pct IS 'agreements ÷ contacts_effective × 100; NULL without effective contacts';
 COMMENT ON COLUMN cobranca.kpi_snapshot.mean_days_to_receive IS 'mean of paid_on − issued_on, in days, over invoices settled in the window; NULL when none';
 COMMENT ON COLUMN cobranca.kpi_snapshot.billed_90d IS 'amount of the invoices issued in the 90 days ending with as_of, agreement installments and cancelled invoices excluded';
@@ -207,13 +207,16 @@ WITH prm AS (
       ON dflt.creditor_id IS NULL AND dflt.channel = ct.channel
    GROUP BY ct.portfolio_id
 ), agr AS (
-  SELECT ct.portfolio_id, pg_catalog.count(DISTINCT i.agreement_id) AS agreements
+  -- agreements accepted in the window (acceptance day in the creditor's
+  -- time zone), whatever became of them since
+  SELECT ag.portfolio_id, pg_catalog.count(*) AS agreements
     FROM prm
-    JOIN cobranca.contact ct ON ct.contact_on > prm.s AND ct.contact_on <= prm.d
-    JOIN cobranca.invoice i ON i.id = ANY (ct.invoice_ids)
-   WHERE ct.status IN ('delivered', 'read', 'replied', 'done')
-     AND i.agreement_id IS NOT NULL
-   GROUP BY ct.portfolio_id
+    JOIN cobranca.agreement ag ON ag.accepted_at IS NOT NULL
+                              AND ag.accepted_at < (prm.d + 2)::timestamp AT TIME ZONE 'UTC'
+    JOIN cobranca.creditor c ON c.id = ag.creditor_id
+   WHERE (ag.accepted_at AT TIME ZONE c.timezone)::date > prm.s
+     AND (ag.accepted_at AT TIME ZONE c.timezone)::date <= prm.d
+   GROUP BY ag.portfolio_id
 ), ntc AS (
   -- day n of a default is default_since + n; confirmed_by_day_50 is set by
   -- the notice's trigger (its 10-day term started by day 50)

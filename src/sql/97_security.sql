@@ -52,7 +52,7 @@ INSERT INTO cobranca.table_class (table_name, class) VALUES
   ('protocol_counter', 'work'),
   ('agreement',        'report'),
   ('agreement_installment', 'report'),
-  ('invoice_score',    'report'),
+  ('invoice_score',    'internal'),
   ('kpi_snapshot',     'custom'),
   ('default_notice',   'notice'),
   ('claim',            'health'),

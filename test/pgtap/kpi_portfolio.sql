@@ -42,7 +42,7 @@ INSERT INTO cobranca.invoice (creditor_id, portfolio_id, payer_id, contract_id, 
                               competence, issued_on, due_on, amount, status, agreement_id, paid_on)
 SELECT y.creditor_id, y.portfolio_id, y.id, k.id, v.ext, v.kind,
        CASE WHEN v.kind = 'premium' THEN date_trunc('month', v.due::date)::date END,
-       v.issued::date, v.due::date, v.amount, v.st, v.agr, v.paid_on::date
+       v.issued::date, v.due::date, v.amount, v.st, v.agr::bigint, v.paid_on::date
   FROM (VALUES
     ('I1',  'A', 'K1', 'premium',     '2026-03-20', '2026-04-10',  100.00, 'open',         NULL, NULL),
     ('I2',  'A', 'K1', 'premium',     '2026-02-20', '2026-03-10',  200.00, 'open',         NULL, NULL),
@@ -53,7 +53,7 @@ SELECT y.creditor_id, y.portfolio_id, y.id, k.id, v.ext, v.kind,
     ('I7',  'A', 'K1', 'premium',     '2026-02-01', '2026-02-15',  700.00, 'open',         NULL, NULL),
     ('I8',  'B', 'K2', 'premium',     '2025-10-01', '2025-10-10',  800.00, 'open',         NULL, NULL),
     ('I9',  'A', 'K1', 'premium',     '2026-03-01', '2026-03-05',  900.00, 'cancelled',    NULL, NULL),
-    ('I10', 'B', 'K2', 'premium',     '2025-09-01', '2025-09-10', 1000.00, 'in_agreement', 77,   NULL),
+    ('I10', 'B', 'K2', 'premium',     '2025-09-01', '2025-09-10', 1000.00, 'in_agreement', NULL, NULL),
     ('I11', 'B', NULL, 'installment', '2026-03-10', '2026-03-25',  110.00, 'open',         NULL, NULL),
     ('I12', 'A', 'K1', 'premium',     '2026-01-01', '2026-01-10',  120.00, 'paid',         NULL, '2026-01-08'),
     ('I13', 'A', 'K1', 'premium',     '2026-04-05', '2026-04-20',  130.00, 'open',         NULL, NULL),
@@ -85,6 +85,26 @@ SELECT i.creditor_id, i.id, v.ext, v.opened::date, 'glosa', v.answered::date, v.
        v(ext, inv, opened, answered, outcome)
   JOIN cobranca.invoice i ON i.external_id = v.inv;
 
+-- agreements: accepted on 03-10 and on 03-31 22:00 local time (04-01 UTC)
+-- count; one only proposed and one accepted in February do not
+INSERT INTO cobranca.agreement (creditor_id, portfolio_id, payer_id, invoice_ids, tier, as_of, principal,
+                                debt_total, discount_pct, total, installments, first_due, needs_approval,
+                                status, proposed_by, proposed_at, accepted_by, accepted_at, evidence)
+SELECT y.creditor_id, y.portfolio_id, y.id,
+       ARRAY(SELECT i.id FROM cobranca.invoice i WHERE i.external_id = v.inv),
+       'bronze', v.proposed::date, 1000.00, 1000.00, 0, 1000.00, 2, v.proposed::date + 5, false,
+       v.st, 'analista', v.proposed::timestamptz, CASE WHEN v.accepted IS NOT NULL THEN 'analista' END,
+       v.accepted::timestamptz, CASE WHEN v.accepted IS NOT NULL THEN '{"channel": "phone"}'::jsonb END
+  FROM (VALUES ('B', 'I10', 'active',    '2026-03-09', '2026-03-10 15:00-03'),
+               ('A', 'I5',  'completed', '2026-03-30', '2026-04-01 01:00+00'),
+               ('A', 'I2',  'proposed',  '2026-03-20', NULL),
+               ('B', 'I3',  'broken',    '2026-02-15', '2026-02-20 10:00-03'))
+       v(payer, inv, st, proposed, accepted)
+  JOIN cobranca.payer y ON y.external_id = v.payer;
+UPDATE cobranca.invoice i SET agreement_id = a.id
+  FROM cobranca.agreement a
+ WHERE i.external_id = 'I10' AND a.invoice_ids = ARRAY[i.id];
+
 INSERT INTO cobranca.channel_cost (creditor_id, channel, cost)
 SELECT id, 'sms', 0.1000 FROM cobranca.creditor WHERE document = '11222333000181';
 
@@ -96,8 +116,8 @@ SELECT y.creditor_id, y.portfolio_id, y.id,
   FROM (VALUES
     ('A', 'email',    '2026-03-05', 'read',      '{I5}'::text[]),      -- attempted, effective
     ('A', 'sms',      '2026-03-05', 'failed',    '{I5}'),      -- attempted
-    ('B', 'whatsapp', '2026-03-10', 'replied',   '{I10}'),     -- effective, agreement 77
-    ('B', 'phone',    '2026-03-11', 'done',      '{I10,I3}'),  -- effective, agreement 77 again
+    ('B', 'whatsapp', '2026-03-10', 'replied',   '{I10}'),     -- effective
+    ('B', 'phone',    '2026-03-11', 'done',      '{I10,I3}'),  -- effective
     ('B', 'letter',   '2026-03-12', 'sent',      '{I3}'),      -- attempted
     ('A', 'email',    '2026-03-20', 'scheduled', '{I2}'),      -- not attempted
     ('A', 'sms',      '2026-03-21', 'cancelled', '{I2}'),      -- not attempted
@@ -157,8 +177,8 @@ SELECT is(recovered, 630.00, 'real recovered: late payments in the window (I2 50
 SELECT is(contacts_attempted, 6::bigint, 'contacts attempted') FROM k;
 SELECT is(contacts_effective, 4::bigint, 'contacts effective') FROM k;
 SELECT is(effective_contact_rate_pct, 66.67, 'effective-contact rate 4 / 6') FROM k;
-SELECT is(agreements, 1::bigint, 'one agreement reached through effective contacts') FROM k;
-SELECT is(agreement_rate_pct, 25.00, 'agreement rate 1 / 4') FROM k;
+SELECT is(agreements, 2::bigint, 'agreements accepted in the window (local days)') FROM k;
+SELECT is(agreement_rate_pct, 50.00, 'agreement rate 2 / 4') FROM k;
 -- settled in the window: I4 (2025-12-01 -> 2026-03-05, 94 days), I14 (10 days)
 SELECT is(mean_days_to_receive, 52.0, 'mean days to receive (94 + 10) / 2') FROM k;
 -- billed 2026-01-01..03-31: I1 100 + I2 200 + I3 300 + I7 700 + I12 120 + I14 50
