@@ -97,7 +97,7 @@ static const char *const generate_sql =
 "                               WHERE k.payer_id = i.payer_id AND k.channel = r.channel"
 "                                 AND k.contact_on >= i.due_on + r.offset_days"
 "                                 AND k.contact_on < ($1 AT TIME ZONE p.timezone)::date"
-"                                 AND k.invoice_ids @> ARRAY[i.id])"
+"                                 AND i.id = ANY (k.invoice_ids))"
 "         END"
 "), per_invoice AS ("
 "  SELECT d.payer_id, d.channel, d.local_day, d.invoice_id,"
@@ -134,7 +134,7 @@ static const char *const generate_sql =
 "       FROM cobranca.contact y"
 "      WHERE y.payer_id = s.payer_id AND y.channel = s.channel"
 "        AND y.contact_on < s.contact_on AND y.status <> 'cancelled'"
-"        AND y.invoice_ids && s.invoice_ids) a"
+"        AND coalesce(y.invoice_ids, '{}') && s.invoice_ids) a"
 "), day_ranked AS ("
 "  SELECT c.*, row_number() OVER (PARTITION BY c.payer_id, c.contact_on"
 "           ORDER BY array_position('{phone,whatsapp,sms,email,letter}'::text[], c.channel)) AS day_rank"
@@ -178,6 +178,11 @@ static const char *const generate_sql =
 " WHERE t.status = 'scheduled' AND NOT (t.invoice_ids @> excluded.invoice_ids)"
 " RETURNING t.channel";
 
+/*
+ * Note: the probes into cobranca.contact above are written so that they go
+ * through the (payer_id, channel, contact_on) key, never through the GIN
+ * index on invoice_ids, whose pending list can be long between vacuums.
+ */
 static SPIPlanPtr generate_plan = NULL;
 
 PG_FUNCTION_INFO_V1(cobranca_generate_contacts);
