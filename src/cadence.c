@@ -133,7 +133,7 @@ static const char *const generate_sql =
 "     SELECT count(*) AS previous"
 "       FROM cobranca.contact y"
 "      WHERE y.payer_id = s.payer_id AND y.channel = s.channel"
-"        AND y.contact_on < s.contact_on AND y.status <> 'cancelled'"
+"        AND y.contact_on < s.contact_on AND y.status IS DISTINCT FROM 'cancelled'"
 "        AND coalesce(y.invoice_ids, '{}') && s.invoice_ids) a"
 "), day_ranked AS ("
 "  SELECT c.*, row_number() OVER (PARTITION BY c.payer_id, c.contact_on"
@@ -148,7 +148,7 @@ static const char *const generate_sql =
 "    LEFT JOIN cobranca.channel_capacity k"
 "      ON k.creditor_id = d.creditor_id AND k.channel = d.channel"
 "   WHERE d.day_rank <= $2 - d.others"
-"), used AS ("
+"), used AS MATERIALIZED ("
 "  SELECT u.creditor_id, u.channel, u.contact_on, count(*) AS n"
 "    FROM cobranca.contact u"
 "   WHERE u.status <> 'cancelled'"
@@ -179,9 +179,11 @@ static const char *const generate_sql =
 " RETURNING t.channel";
 
 /*
- * Note: the probes into cobranca.contact above are written so that they go
- * through the (payer_id, channel, contact_on) key, never through the GIN
- * index on invoice_ids, whose pending list can be long between vacuums.
+ * Note: the probes into cobranca.contact above are written so that they can
+ * only go through the (payer_id, channel, contact_on) key: not through the
+ * GIN index on invoice_ids (= ANY, coalesce), whose pending list can be long
+ * between vacuums, nor through the partial contact_capacity_idx (IS DISTINCT
+ * FROM does not imply its predicate), which misled statistics may favour.
  */
 static SPIPlanPtr generate_plan = NULL;
 

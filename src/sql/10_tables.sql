@@ -324,7 +324,8 @@ CREATE TABLE cobranca.contact (
 CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at)
   WHERE status = 'scheduled' AND claimed_at IS NULL;
 CREATE INDEX contact_invoices_idx ON cobranca.contact USING gin (invoice_ids);
-CREATE INDEX contact_capacity_idx ON cobranca.contact (creditor_id, channel, contact_on);
+CREATE INDEX contact_capacity_idx ON cobranca.contact (creditor_id, channel, contact_on)
+  WHERE status <> 'cancelled';
 COMMENT ON TABLE cobranca.contact IS
   'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
 COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';
