@@ -183,3 +183,19 @@ COMMENT ON FUNCTION cobranca.dispute_book() IS
 
 CREATE TRIGGER dispute_book AFTER INSERT OR UPDATE OF answered_on, invoice_id OR DELETE
   ON cobranca.dispute FOR EACH ROW EXECUTE FUNCTION cobranca.dispute_book();
+
+-- Overpayments: what payers paid beyond what they owed, never dropped, until
+-- the creditor refunds it or applies it to another invoice.  The reader's
+-- row-level security applies (security_invoker).
+CREATE VIEW cobranca.credit WITH (security_invoker = true) AS
+SELECT i.creditor_id, i.portfolio_id, i.payer_id, y.name AS payer_name, y.document,
+       i.id AS invoice_id, i.external_id, i.kind, i.due_on, i.amount, i.paid_total, i.credit,
+       i.last_payment_on
+  FROM cobranca.invoice i
+  JOIN cobranca.payer y ON y.id = i.payer_id
+ WHERE i.credit > 0;
+COMMENT ON VIEW cobranca.credit IS
+  'invoices paid beyond their amount: the overpayment owed back to the payer or to be applied elsewhere (SPEC §2.1)';
+COMMENT ON COLUMN cobranca.credit.document IS 'the payer''s document, masked';
+COMMENT ON COLUMN cobranca.credit.credit IS 'paid_total − amount';
+GRANT SELECT ON cobranca.credit TO cobranca_erp, cobranca_analyst, cobranca_supervisor, cobranca_admin;

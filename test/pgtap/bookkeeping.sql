@@ -1,6 +1,6 @@
 -- Invoice bookkeeping, tenant keys and payer documents as the ERP uses them.
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
 VALUES ('Operadora A', '11.222.333/0001-81', 'health_plan', '123456', 'SP'),
@@ -84,6 +84,9 @@ INSERT INTO cobranca.payment (invoice_id, external_id, paid_at, amount, method)
 SELECT id, 'PG-2', '2026-02-10 12:00-03', 450.00, 'pix' FROM cobranca.invoice WHERE external_id = 'I-2';
 SELECT results_eq($$ SELECT status, balance, credit FROM cobranca.invoice WHERE external_id = 'I-2' $$,
                   $$ VALUES ('paid'::text, 0.00::numeric, 50.00::numeric) $$, 'overpayment is kept as credit');
+SELECT results_eq($$ SELECT external_id, credit, payer_name FROM cobranca.credit $$,
+                  $$ VALUES ('I-2'::text, 50.00::numeric, 'Maria Souza'::text) $$,
+                  'the overpayment shows in cobranca.credit');
 SELECT is((SELECT sum(p.amount) FROM cobranca.payment p JOIN cobranca.invoice i ON i.id = p.invoice_id
             WHERE i.external_id = 'I-2'), 450.00::numeric, 'the overpaying payment is recorded whole');
 INSERT INTO cobranca.payment (invoice_id, external_id, paid_at, amount, method)
