@@ -101,7 +101,6 @@ CREATE TABLE cobranca.payer (
   CONSTRAINT payer_external_key UNIQUE (creditor_id, external_id)
 );
 CREATE INDEX payer_portfolio_idx ON cobranca.payer (portfolio_id);
-CREATE INDEX payer_digest_idx ON cobranca.payer (creditor_id, document_digest);
 COMMENT ON TABLE cobranca.payer IS
   'Who owes: a beneficiary holder, a patient or a company; the unit of contact';
 COMMENT ON COLUMN cobranca.payer.document IS
