@@ -39,13 +39,14 @@
 #include "cobranca.h"
 
 /*
- * The priority of a candidate contact.  PLACEHOLDER until the scoring
- * function lands: balance × days overdue (at least 1) summed over the
- * contact's invoices; to be replaced by the sum of
- * cobranca.priority(invoice_id, local_day).  This is the only place.
+ * The priority of a candidate contact: the sum over its invoices of the
+ * priority kept by the refresh_scores job (cobranca.invoice_score: payment
+ * probability x updated amount, raised by urgency), or the balance for an
+ * invoice not scored yet (one not overdue, or overdue since the last
+ * refresh).  This is the only place.
  */
 #define CADENCE_PRIORITY_EXPR \
-	"sum(d.balance * greatest(d.local_day - d.due_on, 1))"
+	"sum(coalesce(d.score_priority, d.balance))"
 
 /*
  * A step on or after the due date that found no contact on its day (the job
@@ -57,7 +58,8 @@
 
 static const char *const generate_sql =
 "WITH rules AS ("
-"  SELECT c.id AS creditor_id, r.id AS rule_id, r.channel, r.offset_days, r.invoice_kinds"
+"  SELECT c.id AS creditor_id, r.id AS rule_id, r.channel, r.offset_days, r.invoice_kinds,"
+"         r.min_probability, r.max_probability"
 "    FROM cobranca.creditor c"
 "    JOIN cobranca.cadence_rule r"
 "      ON r.active"
@@ -65,11 +67,9 @@ static const char *const generate_sql =
 "          OR (r.creditor_id IS NULL"
 "              AND NOT EXISTS (SELECT 1 FROM cobranca.cadence_rule o"
 "                               WHERE o.creditor_id = c.id AND o.active)))"
-/* score bands need the scoring model: such rules wait for it */
-"   WHERE r.min_probability IS NULL AND r.max_probability IS NULL"
 "), due AS ("
 "  SELECT i.id AS invoice_id, i.creditor_id, i.portfolio_id, i.payer_id, i.balance, i.due_on,"
-"         r.rule_id, r.channel, r.offset_days, p.timezone, p.uf,"
+"         r.rule_id, r.channel, r.offset_days, p.timezone, p.uf, s.priority AS score_priority,"
 "         ($1 AT TIME ZONE p.timezone)::date AS local_day"
 "    FROM rules r"
 "    JOIN cobranca.invoice i"
@@ -81,7 +81,11 @@ static const char *const generate_sql =
 "                      AND ($1 AT TIME ZONE 'UTC')::date - r.offset_days"
 "                          + CASE WHEN r.offset_days < 0 THEN 30 ELSE 0 END"
 "    JOIN cobranca.payer p ON p.id = i.payer_id"
+"    LEFT JOIN cobranca.invoice_score s ON s.invoice_id = i.id"
 "   WHERE NOT (r.channel = ANY (p.opt_out))"
+/* a rule with a score band applies to scored invoices inside the band */
+"     AND (r.min_probability IS NULL OR s.probability >= r.min_probability)"
+"     AND (r.max_probability IS NULL OR s.probability <= r.max_probability)"
 "     AND CASE r.channel WHEN 'email' THEN p.email WHEN 'sms' THEN p.phone"
 "                        WHEN 'whatsapp' THEN p.whatsapp WHEN 'phone' THEN p.phone"
 "                        ELSE p.address END IS NOT NULL"
@@ -104,7 +108,8 @@ static const char *const generate_sql =
 "         min(d.creditor_id) AS creditor_id, min(d.portfolio_id) AS portfolio_id,"
 "         min(d.timezone) AS timezone, min(d.uf) AS uf,"
 "         (array_agg(d.rule_id ORDER BY d.offset_days DESC, d.rule_id))[1] AS rule_id,"
-"         max(d.offset_days) AS offset_days, min(d.balance) AS balance, min(d.due_on) AS due_on"
+"         max(d.offset_days) AS offset_days, min(d.balance) AS balance, min(d.due_on) AS due_on,"
+"         max(d.score_priority) AS score_priority"
 "    FROM due d"
 "   GROUP BY d.payer_id, d.channel, d.local_day, d.invoice_id"
 "), candidate AS ("
