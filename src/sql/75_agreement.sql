@@ -287,6 +287,29 @@ $$;
 COMMENT ON FUNCTION cobranca.propose_agreement(bigint[], integer, numeric, date, date) IS
   'records a proposal (status proposed) with its installments; terms beyond the tier of the debt''s age are flagged needs_approval; returns its id';
 
+-- The agreement a function acts on, locked, once the caller may act on its
+-- portfolio; raises 02000 when it does not exist.
+CREATE FUNCTION cobranca.agreement_for_update(agreement_id bigint, action text)
+  RETURNS cobranca.agreement
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  a cobranca.agreement;
+BEGIN
+  SELECT * INTO a FROM cobranca.agreement WHERE id = agreement_for_update.agreement_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'agreement % does not exist', agreement_for_update.agreement_id
+      USING ERRCODE = 'no_data_found';
+  END IF;
+  PERFORM cobranca.agreement_check_access(a.portfolio_id, action);
+  RETURN a;
+END
+$$;
+COMMENT ON FUNCTION cobranca.agreement_for_update(bigint, text) IS
+  'the agreement, locked FOR UPDATE, after checking that the caller may act on its portfolio; raises 02000 when it does not exist';
+REVOKE ALL ON FUNCTION cobranca.agreement_for_update(bigint, text) FROM PUBLIC;
+
 CREATE FUNCTION cobranca.approve_agreement(agreement_id bigint) RETURNS timestamptz
   LANGUAGE plpgsql VOLATILE
   SECURITY DEFINER
@@ -295,17 +318,12 @@ AS $$
 DECLARE
   a record;
 BEGIN
-  SELECT * INTO a FROM cobranca.agreement WHERE id = approve_agreement.agreement_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'agreement % does not exist', approve_agreement.agreement_id
-      USING ERRCODE = 'no_data_found';
-  END IF;
+  a := cobranca.agreement_for_update(approve_agreement.agreement_id, 'approve agreements');
   IF NOT pg_catalog.pg_has_role(session_user, 'cobranca_supervisor', 'member') THEN
     RAISE EXCEPTION '% is not a supervisor', session_user
       USING ERRCODE = 'insufficient_privilege',
             DETAIL = 'Agreements beyond their tier are approved by members of cobranca_supervisor.';
   END IF;
-  PERFORM cobranca.agreement_check_access(a.portfolio_id, 'approve agreements');
   IF a.proposed_by = session_user THEN
     RAISE EXCEPTION 'nobody approves their own proposal'
       USING ERRCODE = 'insufficient_privilege',
@@ -333,12 +351,7 @@ AS $$
 DECLARE
   a record;
 BEGIN
-  SELECT * INTO a FROM cobranca.agreement WHERE id = withdraw_agreement.agreement_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'agreement % does not exist', withdraw_agreement.agreement_id
-      USING ERRCODE = 'no_data_found';
-  END IF;
-  PERFORM cobranca.agreement_check_access(a.portfolio_id, 'withdraw agreements');
+  a := cobranca.agreement_for_update(withdraw_agreement.agreement_id, 'withdraw agreements');
   IF a.status <> 'proposed' THEN
     RAISE EXCEPTION 'agreement % is %: only proposals are withdrawn', a.id, a.status
       USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -362,12 +375,7 @@ DECLARE
   inv bigint;
   created bigint[] := '{}';
 BEGIN
-  SELECT * INTO a FROM cobranca.agreement WHERE id = accept_agreement.agreement_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'agreement % does not exist', accept_agreement.agreement_id
-      USING ERRCODE = 'no_data_found';
-  END IF;
-  PERFORM cobranca.agreement_check_access(a.portfolio_id, 'record the acceptance of agreements');
+  a := cobranca.agreement_for_update(accept_agreement.agreement_id, 'record the acceptance of agreements');
   IF a.status <> 'proposed' THEN
     RAISE EXCEPTION 'agreement % is %, not proposed', a.id, a.status
       USING ERRCODE = 'object_not_in_prerequisite_state';
