@@ -49,6 +49,7 @@
 #include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -254,13 +255,36 @@ typedef enum JsonKind
 
 typedef struct CaptureCache
 {
-	Oid			relid;
+	Oid			relid;			/* hash key */
+	bool		valid;			/* false once the relation's definition may have changed */
 	int			natts;
 	AttrNumber	id_att;
 	AttrNumber	creditor_att;
+	MemoryContext mcxt;			/* holds kind, out and what the output functions keep */
 	JsonKind   *kind;
 	FmgrInfo   *out;
 } CaptureCache;
+
+/*
+ * What the capture needs of each table (column kinds, output functions) is
+ * worked out once per backend and table, and dropped when the relation
+ * cache says the table changed.
+ */
+static HTAB *capture_caches = NULL;
+
+static void
+capture_cache_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS st;
+	CaptureCache *c;
+
+	if (capture_caches == NULL)
+		return;
+	hash_seq_init(&st, capture_caches);
+	while ((c = hash_seq_search(&st)) != NULL)
+		if (relid == InvalidOid || c->relid == relid)
+			c->valid = false;
+}
 
 static bool
 redacted_column(const char *name)
@@ -269,17 +293,40 @@ redacted_column(const char *name)
 }
 
 static CaptureCache *
-capture_cache(FunctionCallInfo fcinfo, Relation rel)
+capture_cache(Relation rel)
 {
-	CaptureCache *c = (CaptureCache *) fcinfo->flinfo->fn_extra;
+	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	CaptureCache *c;
+	bool		found;
+	MemoryContext mcxt;
 
-	if (c != NULL && c->relid == RelationGetRelid(rel) && c->natts == desc->natts)
+	if (capture_caches == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CaptureCache);
+		ctl.hcxt = CacheMemoryContext;
+		capture_caches = hash_create("cobranca audit capture", 32, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(capture_cache_invalidate, (Datum) 0);
+	}
+	c = hash_search(capture_caches, &relid, HASH_ENTER, &found);
+	if (found && c->valid && c->natts == desc->natts)
 		return c;
-	c = MemoryContextAllocZero(mcxt, sizeof(CaptureCache));
-	c->relid = RelationGetRelid(rel);
+	if (found && c->mcxt != NULL)
+		MemoryContextDelete(c->mcxt);
+	/* a failure below leaves an entry that the next call builds again */
+	c->valid = false;
+	c->mcxt = NULL;
+	mcxt = AllocSetContextCreate(CacheMemoryContext, "cobranca audit capture table",
+								 ALLOCSET_SMALL_SIZES);
+	c->mcxt = mcxt;
 	c->natts = desc->natts;
+	c->id_att = 0;
+	c->creditor_att = 0;
 	c->kind = MemoryContextAllocZero(mcxt, sizeof(JsonKind) * desc->natts);
 	c->out = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * desc->natts);
 	for (int i = 0; i < desc->natts; i++)
@@ -325,7 +372,7 @@ capture_cache(FunctionCallInfo fcinfo, Relation rel)
 	/* the creditor table is its own tenant */
 	if (c->creditor_att == 0 && strcmp(RelationGetRelationName(rel), "creditor") == 0)
 		c->creditor_att = c->id_att;
-	fcinfo->flinfo->fn_extra = c;
+	c->valid = true;
 	return c;
 }
 
@@ -398,10 +445,11 @@ column_jsonb_value(CaptureCache *c, int i, Oid typid, Datum d, JsonbValue *v)
 
 /*
  * The row (or, with "other", only the columns that differ from it) as a
- * jsonb object, built directly (no text round trip).
+ * jsonb object, built directly (no text round trip).  Rows come deformed.
  */
 static Datum
-row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
+row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
+			 Datum *ovals, bool *onulls)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -410,32 +458,27 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		isnull;
-		Datum		d;
 		JsonbValue	k,
 					v;
 
 		if (c->kind[i] == JK_SKIP)
 			continue;
-		d = heap_getattr(tup, i + 1, desc, &isnull);
-		if (other != NULL)
+		if (ovals != NULL)
 		{
-			bool		onull;
-			Datum		od = heap_getattr(other, i + 1, desc, &onull);
-
-			if (isnull && onull)
+			if (nulls[i] && onulls[i])
 				continue;
-			if (!isnull && !onull && datumIsEqual(d, od, att->attbyval, att->attlen))
+			if (!nulls[i] && !onulls[i] &&
+				datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
 				continue;
 		}
 		k.type = jbvString;
 		k.val.string.val = NameStr(att->attname);
 		k.val.string.len = strlen(NameStr(att->attname));
 		pushJsonbValue(&state, WJB_KEY, &k);
-		if (isnull)
+		if (nulls[i])
 			v.type = jbvNull;
 		else
-			column_jsonb_value(c, i, att->atttypid, d, &v);
+			column_jsonb_value(c, i, att->atttypid, vals[i], &v);
 		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
@@ -476,6 +519,10 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 				creditor_id = 0;
 	bool		has_row,
 				has_creditor;
+	Datum	   *newv = NULL,
+			   *oldv = NULL;
+	bool	   *newn = NULL,
+			   *oldn = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -493,32 +540,46 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	c = capture_cache(fcinfo, rel);
+	c = capture_cache(rel);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		op = "INSERT";
 		newt = td->tg_trigtuple;
-		newj = row_to_jsonb(c, desc, newt, NULL);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		op = "UPDATE";
 		oldt = td->tg_trigtuple;
 		newt = td->tg_newtuple;
-		oldj = row_to_jsonb(c, desc, oldt, newt);
-		newj = row_to_jsonb(c, desc, newt, oldt);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
 		op = "DELETE";
 		oldt = td->tg_trigtuple;
-		oldj = row_to_jsonb(c, desc, oldt, NULL);
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("cobranca.audit_capture() fires on INSERT, UPDATE or DELETE only")));
+
+	/* each row is deformed once (getting columns one by one costs O(n²)) */
+	if (newt != NULL)
+	{
+		newv = palloc(sizeof(Datum) * desc->natts);
+		newn = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(newt, desc, newv, newn);
+	}
+	if (oldt != NULL)
+	{
+		oldv = palloc(sizeof(Datum) * desc->natts);
+		oldn = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(oldt, desc, oldv, oldn);
+	}
+	if (newt != NULL)
+		newj = row_to_jsonb(c, desc, newv, newn, oldv, oldn);
+	if (oldt != NULL)
+		oldj = row_to_jsonb(c, desc, oldv, oldn, newv, newn);
 
 	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
 	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
