@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Backup and restore into another cluster, as a DBA does it (doc/operations.md):
 # pg_dump of a database using every feature (encrypted documents, a sealed
-# audit chain, notices, agreements, contacts, scores), pg_restore into a fresh
+# audit chain, notices, an accepted agreement, a reveal, a legal hold, contacts,
+# scores), pg_restore into a fresh
 # cluster of its own that is given a copy of the master key file.
 #
 #  - every row of every table arrives unchanged, the sequences continue
@@ -12,7 +13,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..10"
+echo "1..11"
 n=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -41,6 +42,14 @@ createdb "$src" && q -d "$src" <<'SQL' >/dev/null || { echo "Bail out! source fi
 CREATE EXTENSION cobranca;
 SELECT count(*) FROM cobranca.generate_sample(5, 200, 6);
 SELECT count(*) FROM cobranca.run_jobs();
+-- the features the sample and one cycle do not reach by themselves
+SELECT cobranca.accept_agreement(cobranca.propose_agreement(ids, 3), '{"channel": "phone"}')
+  FROM (SELECT array_agg(id ORDER BY id) AS ids FROM cobranca.invoice
+         WHERE status = 'open' AND balance > 0
+           AND payer_id = (SELECT min(payer_id) FROM cobranca.invoice WHERE status = 'open' AND balance > 0)) x;
+SELECT cobranca.reveal_document((SELECT min(id) FROM cobranca.payer), 'restore test: court order 123');
+INSERT INTO cobranca.audit_hold (creditor_id, reason) SELECT min(id), 'lawsuit' FROM cobranca.creditor;
+SELECT cobranca.refresh_scores(now());
 SELECT cobranca.audit_seal();
 SQL
 keyfile=$(q -d "$src" -c "SHOW cobranca.master_key_file")
@@ -90,6 +99,13 @@ else
 	diff <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | sed 's/^/# /'
 fi
 
+f=$(qt -c "SELECT (SELECT count(*) FROM cobranca.agreement WHERE status = 'active') || '/' ||
+                   (SELECT count(*) FROM cobranca.agreement_installment) || '/' ||
+                   (SELECT count(*) FROM cobranca.audit_log WHERE operation = 'REVEAL') || '/' ||
+                   (SELECT count(*) FROM cobranca.audit_hold) || '/' ||
+                   (SELECT count(*) FROM cobranca.default_notice)")
+check "the accepted agreement, its installments, the reveal, the hold and the notices are there ($f)" \
+	bash -c '[[ "$1" =~ ^1/3/1/1/[1-9] ]]' _ "$f"
 v=$(qt -c "SELECT ok FROM cobranca.audit_verify()")
 check "audit_verify() passes on the restored chain ($v)" test "$v" = t
 
