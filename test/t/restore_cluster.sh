@@ -2,8 +2,8 @@
 # Backup and restore into another cluster, as a DBA does it (doc/operations.md):
 # pg_dump of a database using every feature (encrypted documents, a sealed
 # audit chain, notices, an accepted agreement, a reveal, a legal hold, contacts,
-# scores), pg_restore into a fresh
-# cluster of its own that is given a copy of the master key file.
+# scores), pg_restore into a fresh cluster of its own that is given a copy of
+# the master key file.
 #
 #  - every row of every table arrives unchanged, the sequences continue
 #  - audit_verify() passes on the restored chain, and sealing goes on
