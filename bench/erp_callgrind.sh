@@ -15,6 +15,8 @@
 #   --annotate N  print the N most expensive functions (inclusive) of the
 #                 LONG run of each variant
 #   --keep DIR    leave the callgrind files in DIR
+# For ext it also counts what sealing the audit rows of the LONG run costs
+# (cobranca.audit_seal() run after them), per transaction of the mix.
 set -euo pipefail
 . "$(dirname "$0")/../tools/env.sh"
 cd "$COBRANCA_ROOT"
@@ -93,12 +95,12 @@ script() {
 		}' "$tmp/payers.$1" "$tmp/contacts.$1"
 }
 
-# run VARIANT N: instructions executed by the backend
+# run VARIANT N [SQL]: instructions executed by the backend (SQL, if given, runs after the mix)
 run() {
-	local v=$1 n=$2 out=$tmp/callgrind.$1.$2
+	local v=$1 n=$2 out=$tmp/callgrind.$1.$2${3:+.after}
 	# each run starts from the same data: a copy of the stopped cluster
 	rm -rf "$tmp/run" && cp -a "$data" "$tmp/run"
-	script "$v" "$n" >"$tmp/script.sql"
+	{ script "$v" "$n"; [ -z "${3:-}" ] || echo "$3"; } >"$tmp/script.sql"
 	as_pg valgrind --tool=callgrind --callgrind-out-file="$out" \
 		"$bindir/postgres" --single -D "$tmp/run" "${settings[@]}" "erp_$v" \
 		<"$tmp/script.sql" >"$tmp/single.$v.$n.log" 2>"$tmp/valgrind.$v.$n.log"
@@ -116,6 +118,10 @@ for v in $VARIANTS; do
 	b=$(run "$v" "$LONG")
 	per[$v]=$(( (b - a) / (LONG - SHORT) ))
 	printf '%-8s %12d instructions/transaction\n' "$v" "${per[$v]}"
+	if [ "$v" = ext ]; then
+		c=$(run "$v" "$LONG" "SELECT cobranca.audit_seal()")
+		printf '%-8s %12d instructions/transaction (sealing its audit rows afterwards)\n' seal "$(( (c - b) / LONG ))"
+	fi
 	if [ "$ANNOTATE" -gt 0 ]; then
 		callgrind_annotate --inclusive=yes "$tmp/callgrind.$v.$LONG" >"$tmp/annotate" 2>/dev/null || true
 		sed -n '/PROGRAM TOTALS/,$p' "$tmp/annotate" | grep . | sed -n "1,$((ANNOTATE + 2))p"

@@ -42,6 +42,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -50,6 +51,7 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -645,14 +647,54 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-static void
-add_be64(CobrancaSha256Ctx *ctx, uint64 v)
+/*
+ * The output functions of the audit_log column types, looked up once per
+ * backend (dropped when a type or a function changes).
+ */
+typedef struct OutputFn
 {
-	uint8		b[8];
+	Oid			typid;
+	FmgrInfo	fn;
+} OutputFn;
 
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (uint8) (v & 0xFF);
-	CobrancaSha256Add(ctx, b, 8);
+static OutputFn output_fns[32];
+static int	n_output_fns = 0;
+static bool output_fns_callbacks = false;
+
+static void
+output_fns_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	n_output_fns = 0;
+}
+
+static FmgrInfo *
+output_fn(Oid typid)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	for (int i = 0; i < n_output_fns; i++)
+		if (output_fns[i].typid == typid)
+			return &output_fns[i].fn;
+	if (!output_fns_callbacks)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, output_fns_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, output_fns_invalidate, (Datum) 0);
+		output_fns_callbacks = true;
+	}
+	if (n_output_fns == lengthof(output_fns))
+		n_output_fns = 0;
+	getTypeOutputInfo(typid, &outfn, &varlena);
+	fmgr_info_cxt(outfn, &output_fns[n_output_fns].fn, TopMemoryContext);
+	output_fns[n_output_fns].typid = typid;
+	return &output_fns[n_output_fns++].fn;
+}
+
+static void
+append_be(StringInfo buf, uint64 v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--)
+		appendStringInfoChar(buf, (char) ((v >> (8 * i)) & 0xFF));
 }
 
 /*
@@ -660,7 +702,8 @@ add_be64(CobrancaSha256Ctx *ctx, uint64 v)
  * the row's non-null columns as name, length and canonical value (time
  * stamps as microseconds, others by their output function, which for the
  * column types of audit_log does not depend on any setting).  NULL columns
- * are left out, so that a column added later leaves old hashes valid.
+ * are left out, so that a column added later leaves old hashes valid.  The
+ * message is assembled in memory and digested at once.
  */
 static void
 hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row,
@@ -672,7 +715,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	HeapTupleData tup;
 	Datum	   *vals = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	CobrancaSha256Ctx *ctx = CobrancaSha256Begin();
+	StringInfoData buf;
 	static const char label[] = "cobranca audit v1";
 
 	tup.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -681,16 +724,16 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	tup.t_data = row;
 	heap_deform_tuple(&tup, desc, vals, nulls);
 
-	CobrancaSha256Add(ctx, label, sizeof(label));
-	add_be64(ctx, (uint64) chain_id);
-	add_be64(ctx, (uint64) seq);
-	CobrancaSha256Add(ctx, prev, COBRANCA_SHA256_LEN);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, label, sizeof(label));
+	append_be(&buf, (uint64) chain_id, 8);
+	append_be(&buf, (uint64) seq, 8);
+	appendBinaryStringInfo(&buf, (const char *) prev, COBRANCA_SHA256_LEN);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		char	   *s;
 		uint32		len;
-		uint8		lb[4];
 
 		if (att->attisdropped || nulls[i])
 			continue;
@@ -704,28 +747,80 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 				s = psprintf("%d", DatumGetInt32(vals[i]));
 				break;
 			default:
-				{
-					Oid			outfn;
-					bool		varlena;
-
-					getTypeOutputInfo(att->atttypid, &outfn, &varlena);
-					s = OidOutputFunctionCall(outfn, vals[i]);
-				}
+				s = OutputFunctionCall(output_fn(att->atttypid), vals[i]);
 		}
 		len = strlen(s);
-		lb[0] = len >> 24;
-		lb[1] = len >> 16;
-		lb[2] = len >> 8;
-		lb[3] = len;
-		CobrancaSha256Add(ctx, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
-		CobrancaSha256Add(ctx, lb, 4);
-		CobrancaSha256Add(ctx, s, len);
+		appendBinaryStringInfo(&buf, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
+		append_be(&buf, len, 4);
+		appendBinaryStringInfo(&buf, s, len);
 		pfree(s);
 	}
-	CobrancaSha256End(ctx, out);
+	CobrancaSha256(buf.data, buf.len, out);
+	pfree(buf.data);
 	ReleaseTupleDesc(desc);
 	pfree(vals);
 	pfree(nulls);
+}
+
+/*
+ * The audit_seal rows of one seal call are inserted with the table and its
+ * indexes opened once for all of them (a partitioned audit_seal goes row
+ * by row through direct_insert).
+ */
+typedef struct SealWriter
+{
+	Relation	rel;
+	CatalogIndexState ind;
+} SealWriter;
+
+static void
+seal_writer_open(SealWriter *w, DirectTable *t)
+{
+	w->rel = table_open(t->relid, RowExclusiveLock);
+	w->ind = NULL;
+	if (w->rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		table_close(w->rel, NoLock);
+		w->rel = NULL;
+		return;
+	}
+	w->ind = CatalogOpenIndexes(w->rel);
+}
+
+static void
+seal_writer_insert(SealWriter *w, DirectTable *t, Datum *vals, bool *nulls)
+{
+	TupleDesc	desc;
+	Datum	   *v;
+	bool	   *n;
+	HeapTuple	tup;
+
+	if (w->rel == NULL)
+	{
+		direct_insert(t, AS_NCOLS, vals, nulls);
+		return;
+	}
+	desc = RelationGetDescr(w->rel);
+	v = palloc0(sizeof(Datum) * desc->natts);
+	n = palloc(sizeof(bool) * desc->natts);
+	memset(n, true, sizeof(bool) * desc->natts);
+	for (int i = 0; i < AS_NCOLS; i++)
+	{
+		v[t->attnum[i] - 1] = vals[i];
+		n[t->attnum[i] - 1] = nulls[i];
+	}
+	tup = heap_form_tuple(desc, v, n);
+	CatalogTupleInsertWithInfo(w->rel, tup, w->ind);
+	heap_freetuple(tup);
+}
+
+static void
+seal_writer_close(SealWriter *w)
+{
+	if (w->rel == NULL)
+		return;
+	CatalogCloseIndexes(w->ind);
+	table_close(w->rel, NoLock);
 }
 
 /* rows sealed by one call at most, so that a backlog never makes one huge transaction */
@@ -809,6 +904,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	bool		complete = true;
 	MemoryContext rowcxt;
 	TimestampTz now = GetCurrentTimestamp();
+	SealWriter	writer;
 
 	SPI_connect();
 	if (SPI_execute("SELECT last_snapshot FROM cobranca.audit_seal_state FOR UPDATE", false, 0) != SPI_OK_SELECT ||
@@ -871,6 +967,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 										   2, types, args, NULL, false, 0);
 	}
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
+	seal_writer_open(&writer, seal);
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -902,7 +999,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			v[AS_SEALED_AT] = TimestampTzGetDatum(now);
 			v[AS_PREV_HASH] = PointerGetDatum(hash_bytea(h->hash));
 			v[AS_HASH] = PointerGetDatum(hash_bytea(hash));
-			direct_insert(seal, AS_NCOLS, v, nl);
+			seal_writer_insert(&writer, seal, v, nl);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 			h->seq++;
@@ -916,6 +1013,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			break;
 		}
 	}
+	seal_writer_close(&writer);
 	SPI_cursor_close(portal);
 
 	{
