@@ -3,7 +3,7 @@
 -- The capture trigger is put on every domain table by 97_security.sql.
 
 CREATE TABLE cobranca.audit_log (
-  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id                bigint GENERATED ALWAYS AS IDENTITY,
   logged_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   txid              bigint NOT NULL DEFAULT pg_catalog.pg_current_xact_id()::text::bigint,
   session_user_name name NOT NULL DEFAULT SESSION_USER,
@@ -16,8 +16,10 @@ CREATE TABLE cobranca.audit_log (
   creditor_id       bigint,
   old_values        jsonb,
   new_values        jsonb,
-  reason            text
-);
+  reason            text,
+  -- partitioned by month of logged_at (92_partition.sql): the key holds it
+  CONSTRAINT audit_log_pkey PRIMARY KEY (id, logged_at)
+) PARTITION BY RANGE (logged_at);
 -- Few and cheap indexes: every domain write pays for them.  BRIN suits both
 -- columns, which grow with the table; the seal scans by txid.
 CREATE INDEX audit_log_txid_idx ON cobranca.audit_log USING brin (txid);

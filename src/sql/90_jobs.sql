@@ -13,7 +13,7 @@ COMMENT ON SEQUENCE cobranca.job_cycle_seq IS
   'numbers the collection cycles: every row a cycle writes in cobranca.job_run carries the same number';
 
 CREATE TABLE cobranca.job_run (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id          bigint GENERATED ALWAYS AS IDENTITY,
   cycle       bigint NOT NULL,
   job         text NOT NULL,
   as_of       timestamptz NOT NULL,
@@ -24,8 +24,10 @@ CREATE TABLE cobranca.job_run (
   sqlstate    text,
   pid         integer NOT NULL,
   CONSTRAINT job_run_finished_after_start CHECK (finished_at >= started_at),
-  CONSTRAINT job_run_rows_or_error CHECK (error IS NULL OR rows IS NULL)
-);
+  CONSTRAINT job_run_rows_or_error CHECK (error IS NULL OR rows IS NULL),
+  -- partitioned by month of started_at (92_partition.sql): the key holds it
+  CONSTRAINT job_run_pkey PRIMARY KEY (id, started_at)
+) PARTITION BY RANGE (started_at);
 CREATE INDEX job_run_started_at_idx ON cobranca.job_run (started_at);
 CREATE INDEX job_run_job_started_at_idx ON cobranca.job_run (job, started_at);
 COMMENT ON TABLE cobranca.job_run IS
