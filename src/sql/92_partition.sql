@@ -75,16 +75,41 @@ COMMENT ON FUNCTION cobranca.partition_bounds(regclass, date) IS
   'the name (table_yYYYYmMM) and the range bounds, as SQL literals, of the partition of a month; UTC months for timestamptz keys';
 
 -- What a partition gets besides what PostgreSQL clones from its parent
--- (columns, constraints, indexes, row triggers): row-level security, and
--- the parent's statement-level TRUNCATE triggers, which are not cloned, so
--- that a TRUNCATE of the partition itself is refused or audited as one of
--- the table.
+-- (columns, constraints, row triggers): the keys and indexes of the
+-- default partition, the model (the table itself has none: see
+-- 30_audit.sql), row-level security, and the parent's statement-level
+-- TRUNCATE triggers, which are not cloned, so that a TRUNCATE of the
+-- partition itself is refused or audited as one of the table.
 CREATE FUNCTION cobranca.partition_prepare(parent regclass, part regclass) RETURNS void
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
   t record;
+  model regclass := (cobranca.partition_key(parent)).default_partition;
+  model_name name;
+  part_name name;
 BEGIN
+  SELECT c.relname INTO model_name FROM pg_catalog.pg_class c WHERE c.oid = model;
+  SELECT c.relname INTO part_name FROM pg_catalog.pg_class c WHERE c.oid = part;
+  IF model IS NOT NULL AND model <> part THEN
+    FOR t IN SELECT ic.relname, i.indisunique, pg_catalog.pg_get_indexdef(i.indexrelid) AS def,
+                    k.conname, k.contype, pg_catalog.pg_get_constraintdef(k.oid) AS cdef
+               FROM pg_catalog.pg_index i
+               JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+               LEFT JOIN pg_catalog.pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = model
+              WHERE i.indrelid = model
+              ORDER BY ic.relname
+    LOOP
+      IF t.conname IS NOT NULL THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', part,
+                                  pg_catalog.replace(t.conname, model_name, part_name), t.cdef);
+      ELSE
+        EXECUTE pg_catalog.format('CREATE %sINDEX %I ON %s%s', CASE WHEN t.indisunique THEN 'UNIQUE ' ELSE '' END,
+                                  pg_catalog.replace(t.relname, model_name, part_name), part,
+                                  pg_catalog.substring(t.def, ' USING .*$'));
+      END IF;
+    END LOOP;
+  END IF;
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', part);
   EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', part);
   EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', part);
@@ -104,7 +129,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cobranca.partition_prepare(regclass, regclass) IS
-  'gives a new partition forced row-level security, no privileges and its table''s statement-level TRUNCATE triggers (not cloned by PostgreSQL)';
+  'gives a new partition the keys and indexes of its table''s default partition, forced row-level security, no privileges, and its table''s statement-level TRUNCATE triggers (not cloned by PostgreSQL)';
 
 CREATE FUNCTION cobranca.create_partition(parent regclass, month date) RETURNS boolean
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
@@ -353,9 +378,8 @@ REVOKE ALL ON FUNCTION cobranca.partition_months_ahead(), cobranca.partition_key
   cobranca.audit_archive_seals(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.detach_partition(regclass, date) TO cobranca_admin;
 
--- The default partitions: members of the extension, their rows dumped.
-CREATE TABLE cobranca.audit_log_default PARTITION OF cobranca.audit_log DEFAULT;
-CREATE TABLE cobranca.job_run_default PARTITION OF cobranca.job_run DEFAULT;
+-- The default partitions (made with their tables): members of the
+-- extension, their rows dumped.
 SELECT cobranca.partition_prepare('cobranca.audit_log', 'cobranca.audit_log_default');
 SELECT cobranca.partition_prepare('cobranca.job_run', 'cobranca.job_run_default');
 COMMENT ON TABLE cobranca.audit_log_default IS
