@@ -156,17 +156,16 @@ direct_table(DirectTable *t, const char *relname, const char *const *cols, int n
  * A table partitioned by range on one column (audit_log, by month of
  * logged_at): the partition that takes a row, found as the executor's
  * tuple routing finds it (binary search of the range bounds, else the
- * default partition), opened; its column numbers in t->leaf_attnum.
+ * default partition).
  */
-static Relation
-direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+static Oid
+range_partition_for(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
 {
 	PartitionKey key = RelationGetPartitionKey(rel);
 	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
 	PartitionBoundInfo bi = pd->boundinfo;
 	int			part = -1;
 	int			col = -1;
-	Relation	leaf;
 
 	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1)
 		ereport(ERROR,
@@ -192,7 +191,32 @@ direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nul
 				 errmsg("no partition of relation \"%s\" found for row",
 						RelationGetRelationName(rel)),
 				 errhint("The job maintain_partitions makes the monthly partitions; the default partition takes any other row.")));
-	leaf = table_open(pd->oids[part], RowExclusiveLock);
+	return pd->oids[part];
+}
+
+/*
+ * The partition of a row, opened; its column numbers in t->leaf_attnum.
+ * Locking the partition may have waited for a concurrent ATTACH (the job
+ * making a month whose rows were going to the default partition): the
+ * row is routed again after the lock, until the route is stable.
+ */
+static Relation
+direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+{
+	Oid			target = range_partition_for(t, rel, ncols, vals, nulls);
+	Relation	leaf;
+
+	for (;;)
+	{
+		Oid			again;
+
+		leaf = table_open(target, RowExclusiveLock);
+		again = range_partition_for(t, rel, ncols, vals, nulls);
+		if (again == target)
+			break;
+		table_close(leaf, RowExclusiveLock);
+		target = again;
+	}
 	if (leaf->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -3,7 +3,7 @@
 -- one, moved out when their month is made), and detach_partition archives
 -- a past month only when nothing forbids it.
 BEGIN;
-SELECT plan(32);
+SELECT plan(37);
 
 -- ---- the job and its setting
 SELECT is((SELECT function::text FROM cobranca.job WHERE name = 'maintain_partitions'),
@@ -87,5 +87,23 @@ SELECT is((SELECT count(*) FROM cobranca.audit_log WHERE table_name = 'pt_table'
 SELECT is((SELECT count(*) FROM cobranca_archive.audit_log_y2026m01_seal), 1::bigint,
           'their seals went with them');
 SELECT is((SELECT ok FROM cobranca.audit_verify()), true, 'the chains still verify');
+
+-- a table without creditors (the job history): only a hold on all creditors stops it
+INSERT INTO cobranca.job_run (cycle, job, as_of, started_at, finished_at, rows, pid)
+VALUES (-1, 'pt_old', '2025-02-10', '2025-02-10 10:00+00', '2025-02-10 10:00:01+00', 0, 0);
+SELECT is(cobranca.create_partition('cobranca.job_run', '2025-02-01'), true, 'job_run: February 2025 is made');
+SELECT is(cobranca.detach_partition('cobranca.job_run', '2025-02-01')::text, 'cobranca_archive.job_run_y2025m02',
+          'a past month of job_run is detached');
+SELECT is((SELECT count(*) FROM cobranca.job_run WHERE job = 'pt_old') || '/' ||
+          (SELECT count(*) FROM cobranca_archive.job_run_y2025m02 WHERE job = 'pt_old'), '0/1',
+          'its rows are in the archive, no longer in the table');
+
+-- a range attached by hand is respected
+CREATE TABLE cobranca.pt_quarter (LIKE cobranca.job_run INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE cobranca.job_run ATTACH PARTITION cobranca.pt_quarter
+  FOR VALUES FROM ('2024-01-01 00:00+00') TO ('2024-04-01 00:00+00');
+SELECT is(cobranca.create_partition('cobranca.job_run', '2024-02-01'), false,
+          'a month inside a partition attached by hand is not made');
+SELECT is(cobranca.create_partition('cobranca.job_run', '2024-04-01'), true, 'the month after it is');
 SELECT * FROM finish();
 ROLLBACK;

@@ -432,8 +432,10 @@ BEGIN
   END IF;
 
   -- out of the schema: the archive schema holds what awaits dump and drop
-  CREATE SCHEMA IF NOT EXISTS cobranca_archive;
-  REVOKE ALL ON SCHEMA cobranca_archive FROM PUBLIC;
+  IF pg_catalog.to_regnamespace('cobranca_archive') IS NULL THEN
+    CREATE SCHEMA cobranca_archive;
+    REVOKE ALL ON SCHEMA cobranca_archive FROM PUBLIC;
+  END IF;
   EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA cobranca_archive', part);
   IF parent = 'cobranca.audit_log'::regclass THEN
     -- its seals go with it, into cobranca_archive.<partition>_seal
