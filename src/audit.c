@@ -208,9 +208,13 @@ direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nul
 
 	for (;;)
 	{
+		PartitionDesc before = RelationGetPartitionDesc(rel, true);
 		Oid			again;
 
 		leaf = table_open(target, RowExclusiveLock);
+		/* the descriptor is rebuilt only when the partitions changed */
+		if (RelationGetPartitionDesc(rel, true) == before)
+			break;
 		again = range_partition_for(t, rel, ncols, vals, nulls);
 		if (again == target)
 			break;

@@ -435,6 +435,8 @@ BEGIN
   IF pg_catalog.to_regnamespace('cobranca_archive') IS NULL THEN
     CREATE SCHEMA cobranca_archive;
     REVOKE ALL ON SCHEMA cobranca_archive FROM PUBLIC;
+    COMMENT ON SCHEMA cobranca_archive IS
+      'partitions detached by cobranca.detach_partition(), with the seals of audit rows: dump them, then drop them';
   END IF;
   EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA cobranca_archive', part);
   IF parent = 'cobranca.audit_log'::regclass THEN
