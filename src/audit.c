@@ -36,6 +36,7 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -44,6 +45,8 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -56,6 +59,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/partcache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -94,6 +98,8 @@ typedef struct DirectTable
 	Oid			relid;
 	Oid			idseq;			/* identity sequence of "id", if any */
 	AttrNumber	attnum[AL_NCOLS];
+	Oid			leaf_relid;		/* partitioned: the last partition written */
+	AttrNumber	leaf_attnum[AL_NCOLS];
 } DirectTable;
 
 static DirectTable audit_log_table;
@@ -144,8 +150,102 @@ direct_table(DirectTable *t, const char *relname, const char *const *cols, int n
 		t->attnum[i] = a;
 	}
 	t->idseq = strcmp(cols[0], "id") == 0 ? getIdentitySequence(relid, t->attnum[0], false) : InvalidOid;
+	t->leaf_relid = InvalidOid;
 	t->relid = relid;
 	return t;
+}
+
+/*
+ * A table partitioned by range on one column (audit_log, by month of
+ * logged_at): the partition that takes a row, found as the executor's
+ * tuple routing finds it (binary search of the range bounds, else the
+ * default partition).
+ */
+static Oid
+range_partition_for(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+{
+	PartitionKey key = RelationGetPartitionKey(rel);
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+	PartitionBoundInfo bi = pd->boundinfo;
+	int			part = -1;
+	int			col = -1;
+
+	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table %s is not partitioned by range of one column",
+						RelationGetRelationName(rel))));
+	for (int i = 0; i < ncols; i++)
+		if (t->attnum[i] == key->partattrs[0])
+			col = i;
+	if (bi != NULL && col >= 0 && !nulls[col] && bi->ndatums > 0)
+	{
+		bool		equal;
+		int			off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation,
+														bi, 1, &vals[col], &equal);
+
+		part = bi->indexes[off + 1];
+	}
+	if (part < 0 && bi != NULL && partition_bound_has_default(bi))
+		part = bi->default_index;
+	if (part < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no partition of relation \"%s\" found for row",
+						RelationGetRelationName(rel)),
+				 errhint("The job maintain_partitions makes the monthly partitions; the default partition takes any other row.")));
+	return pd->oids[part];
+}
+
+/*
+ * The partition of a row, opened; its column numbers in t->leaf_attnum.
+ * Locking the partition may have waited for a concurrent ATTACH (the job
+ * making a month whose rows were going to the default partition): the
+ * row is routed again after the lock, until the route is stable.
+ */
+static Relation
+direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+{
+	Oid			target = range_partition_for(t, rel, ncols, vals, nulls);
+	Relation	leaf;
+
+	for (;;)
+	{
+		PartitionDesc before = RelationGetPartitionDesc(rel, true);
+		Oid			again;
+
+		leaf = table_open(target, RowExclusiveLock);
+		/* the descriptor is rebuilt only when the partitions changed */
+		if (RelationGetPartitionDesc(rel, true) == before)
+			break;
+		again = range_partition_for(t, rel, ncols, vals, nulls);
+		if (again == target)
+			break;
+		table_close(leaf, RowExclusiveLock);
+		target = again;
+	}
+	if (leaf->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("partition %s of %s is not a plain table",
+						RelationGetRelationName(leaf), RelationGetRelationName(rel))));
+	if (t->leaf_relid != RelationGetRelid(leaf))
+	{
+		/* a partition attached from another table may number its columns otherwise */
+		for (int i = 0; i < ncols; i++)
+		{
+			char	   *name = get_attname(t->relid, t->attnum[i], false);
+
+			t->leaf_attnum[i] = get_attnum(RelationGetRelid(leaf), name);
+			if (t->leaf_attnum[i] == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column %s of partition %s does not exist",
+								name, RelationGetRelationName(leaf))));
+		}
+		t->leaf_relid = RelationGetRelid(leaf);
+	}
+	return leaf;
 }
 
 /* values/nulls are indexed by our column enum; the rest of the row is NULL */
@@ -153,20 +253,32 @@ static void
 direct_insert(DirectTable *t, int ncols, Datum *vals, bool *nulls)
 {
 	Relation	rel = table_open(t->relid, RowExclusiveLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	Datum	   *v = palloc0(sizeof(Datum) * desc->natts);
-	bool	   *n = palloc(sizeof(bool) * desc->natts);
+	Relation	target = rel;
+	const AttrNumber *attnum = t->attnum;
+	TupleDesc	desc;
+	Datum	   *v;
+	bool	   *n;
 	HeapTuple	tup;
 
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		target = direct_partition(t, rel, ncols, vals, nulls);
+		attnum = t->leaf_attnum;
+	}
+	desc = RelationGetDescr(target);
+	v = palloc0(sizeof(Datum) * desc->natts);
+	n = palloc(sizeof(bool) * desc->natts);
 	memset(n, true, sizeof(bool) * desc->natts);
 	for (int i = 0; i < ncols; i++)
 	{
-		v[t->attnum[i] - 1] = vals[i];
-		n[t->attnum[i] - 1] = nulls[i];
+		v[attnum[i] - 1] = vals[i];
+		n[attnum[i] - 1] = nulls[i];
 	}
 	tup = heap_form_tuple(desc, v, n);
-	CatalogTupleInsert(rel, tup);
+	CatalogTupleInsert(target, tup);
 	heap_freetuple(tup);
+	if (target != rel)
+		table_close(target, NoLock);
 	table_close(rel, NoLock);
 }
 
@@ -622,6 +734,7 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const char *what;
+	const char *relname;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -632,10 +745,13 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
 		return PointerGetDatum(td->tg_trigtuple);
 	what = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(td->tg_event) ? "DELETE" : "TRUNCATE";
+	/* a partition is refused as its table */
+	relname = RelationGetRelationName(td->tg_relation);
+	if (td->tg_relation->rd_rel->relispartition)
+		relname = get_rel_name(llast_oid(get_partition_ancestors(RelationGetRelid(td->tg_relation))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("cobranca.%s is append-only: %s is refused",
-					RelationGetRelationName(td->tg_relation), what),
+			 errmsg("cobranca.%s is append-only: %s is refused", relname, what),
 			 errdetail("Audit rows are never changed or removed, by any role, the owner included."),
 			 errhint("Old sealed rows are removed only by the retention purge (cobranca.audit_purge)."),
 			 errtableconstraint(td->tg_relation, "append_only")));
@@ -1205,6 +1321,61 @@ cobranca_audit_purge(PG_FUNCTION_ARGS)
 						false, 0) != SPI_OK_DELETE ||
 			SPI_execute("DROP TABLE cobranca_purge", false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not purge cobranca.audit_seal");
+		purge_in_progress = false;
+	}
+	PG_FINALLY();
+	{
+		purge_in_progress = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_archive_seals);
+
+/*
+ * audit_archive_seals(part regclass) → bigint: for a partition of audit_log
+ * that cobranca.detach_partition() has just detached, copy the seals of its
+ * rows into a new table <part>_seal beside it and remove them from
+ * cobranca.audit_seal, so that the chains still verify from their first
+ * kept row.  Refuses a table that is still a partition.  Returns how many.
+ */
+Datum
+cobranca_audit_archive_seals(PG_FUNCTION_ARGS)
+{
+	Oid			part = PG_GETARG_OID(0);
+	char	   *nsp;
+	char	   *rel;
+	char	   *seal;
+	StringInfoData q;
+	int64		n;
+
+	if (get_rel_relkind(part) != RELKIND_RELATION || get_rel_relispartition(part) ||
+		part == cobranca_relid("audit_seal"))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation %u is not a detached partition of cobranca.audit_log", part),
+				 errhint("cobranca.detach_partition() archives the seals of the months it detaches.")));
+	nsp = get_namespace_name(get_rel_namespace(part));
+	rel = get_rel_name(part);
+	seal = psprintf("%s_seal", rel);
+	initStringInfo(&q);
+	SPI_connect();
+	PG_TRY();
+	{
+		purge_in_progress = true;
+		appendStringInfo(&q, "CREATE TABLE %s AS SELECT s.* FROM cobranca.audit_seal s "
+						 "WHERE s.audit_id IN (SELECT a.id FROM %s a) ORDER BY s.chain_id, s.seq",
+						 quote_qualified_identifier(nsp, seal), quote_qualified_identifier(nsp, rel));
+		if (SPI_execute(q.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not copy the seals of %s", rel);
+		resetStringInfo(&q);
+		appendStringInfo(&q, "DELETE FROM cobranca.audit_seal s USING %s a WHERE s.audit_id = a.id",
+						 quote_qualified_identifier(nsp, rel));
+		if (SPI_execute(q.data, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not remove the seals of %s", rel);
+		n = SPI_processed;
 		purge_in_progress = false;
 	}
 	PG_FINALLY();

@@ -13,7 +13,7 @@ COMMENT ON SEQUENCE cobranca.job_cycle_seq IS
   'numbers the collection cycles: every row a cycle writes in cobranca.job_run carries the same number';
 
 CREATE TABLE cobranca.job_run (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id          bigint GENERATED ALWAYS AS IDENTITY,
   cycle       bigint NOT NULL,
   job         text NOT NULL,
   as_of       timestamptz NOT NULL,
@@ -25,9 +25,13 @@ CREATE TABLE cobranca.job_run (
   pid         integer NOT NULL,
   CONSTRAINT job_run_finished_after_start CHECK (finished_at >= started_at),
   CONSTRAINT job_run_rows_or_error CHECK (error IS NULL OR rows IS NULL)
-);
-CREATE INDEX job_run_started_at_idx ON cobranca.job_run (started_at);
-CREATE INDEX job_run_job_started_at_idx ON cobranca.job_run (job, started_at);
+) PARTITION BY RANGE (started_at);
+-- Partitioned by month of started_at (92_partition.sql); the keys and
+-- indexes are the partitions', modelled on the default partition's.
+CREATE TABLE cobranca.job_run_default PARTITION OF cobranca.job_run DEFAULT;
+ALTER TABLE cobranca.job_run_default ADD CONSTRAINT job_run_default_pkey PRIMARY KEY (id);
+CREATE INDEX job_run_default_started_at_idx ON cobranca.job_run_default (started_at);
+CREATE INDEX job_run_default_job_started_at_idx ON cobranca.job_run_default (job, started_at);
 COMMENT ON TABLE cobranca.job_run IS
   'History of the collection cycles: one row per job per cycle, kept for cobranca.job_run_retention days (job prune_job_runs)';
 COMMENT ON COLUMN cobranca.job_run.id IS 'row number';
