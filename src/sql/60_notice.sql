@@ -42,7 +42,8 @@ AS $$
      AND i.agreement_id IS NULL
      AND i.due_on < d.day
      AND i.due_on >= (d.day - '12 months'::interval)::date
-   GROUP BY c.id, d.day
+   -- the whole key of contract, also where it is (id, creditor_id) (doc/scaling.md)
+   GROUP BY c.id, c.creditor_id, d.day
 $$;
 COMMENT ON FUNCTION cobranca.default_facts_local(date, timestamptz) IS
   'default_facts as of one date for all payers (as_of_day), or as of each payer''s local date at an instant (as_of_day null)';
