@@ -632,13 +632,17 @@ AS $$
 DECLARE
   n bigint;
 BEGIN
+  -- every join also on creditor_id (always equal): a distributed cluster
+  -- runs the statement on each creditor's node (doc/scaling.md)
   UPDATE cobranca.default_notice dn SET status = 'expired'
     FROM cobranca.contract c, cobranca.payer p
-   WHERE dn.contract_id = c.id AND p.id = c.payer_id
+   WHERE dn.contract_id = c.id AND c.creditor_id = dn.creditor_id
+     AND p.id = c.payer_id AND p.creditor_id = dn.creditor_id
      AND dn.status IN ('confirmed', 'unreachable')
      AND dn.deadline_on < (expire_notices.as_of AT TIME ZONE p.timezone)::date
      AND (SELECT count(*) FROM cobranca.invoice i
-           WHERE i.id = ANY (dn.invoice_ids) AND i.status IN ('open', 'disputed')) >= 2;
+           WHERE i.id = ANY (dn.invoice_ids) AND i.creditor_id = dn.creditor_id
+             AND i.status IN ('open', 'disputed')) >= 2;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
