@@ -11,6 +11,16 @@ SELECT l.*, c.oid AS rel, a.attnum AS dist_attnum, a.atttypid AS dist_type, a.at
   JOIN pg_catalog.pg_class c ON c.relname = l.table_name AND c.relnamespace = 'cobranca'::regnamespace
   LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = l.distribution_column AND NOT a.attisdropped;
 
+-- every relation that Citus would place: the tables, and the partitions of
+-- partitioned ones with their root's placement
+CREATE TEMP TABLE lay_all AS
+SELECT l.table_name, l.placement, l.distribution_column, c.oid AS rel, c.relname, l.rel AS root,
+       a.attnum AS dist_attnum
+  FROM lay l
+ CROSS JOIN LATERAL (SELECT l.rel AS relid UNION SELECT t.relid FROM pg_catalog.pg_partition_tree(l.rel) t) t
+  JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p')
+  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = l.distribution_column AND NOT a.attisdropped;
+
 -- ---- the layout rules
 SELECT is((SELECT count(*) FROM lay),
           (SELECT count(*) FROM pg_catalog.pg_class c
@@ -30,11 +40,11 @@ SELECT ok((SELECT count(*) >= 15 FROM lay WHERE placement = 'distributed')
           'the tenant data is distributed');
 
 CREATE TEMP VIEW fk AS
-SELECT con.conname, ch.table_name AS child, ch.placement AS child_placement,
-       pa.table_name AS parent, pa.placement AS parent_placement
+SELECT con.conname, ch.relname AS child, ch.placement AS child_placement,
+       pa.relname AS parent, pa.placement AS parent_placement
   FROM pg_catalog.pg_constraint con
-  JOIN lay ch ON ch.rel = con.conrelid
-  JOIN lay pa ON pa.rel = con.confrelid
+  JOIN lay_all ch ON ch.rel = con.conrelid
+  JOIN lay_all pa ON pa.rel = con.confrelid
  WHERE con.contype = 'f';
 SELECT is_empty($$SELECT child, conname FROM fk
                    WHERE child_placement IN ('reference', 'local') AND parent_placement = 'distributed'$$,
@@ -47,8 +57,8 @@ SELECT is_empty($$SELECT child, conname FROM fk
 -- creditor: the row's own identity id, or a single-column reference to a row
 -- that carries a NOT NULL creditor_id; then adding the column loses nothing
 CREATE TEMP VIEW weak_keys AS
-SELECT l.table_name, ic.relname AS key_name
-  FROM lay l
+SELECT l.relname AS table_name, ic.relname AS key_name
+  FROM lay_all l
   JOIN pg_catalog.pg_index i ON i.indrelid = l.rel AND i.indisunique
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
  WHERE l.placement = 'distributed'
@@ -56,8 +66,9 @@ SELECT l.table_name, ic.relname AS key_name
    AND NOT EXISTS (
          SELECT 1 FROM pg_catalog.unnest(i.indkey::smallint[]) AS k(attnum)
           WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                          JOIN pg_catalog.pg_attribute ra ON ra.attrelid = l.root AND ra.attname = a.attname
                          WHERE a.attrelid = l.rel AND a.attnum = k.attnum
-                           AND a.attname = 'id' AND a.attidentity <> '')
+                           AND a.attname = 'id' AND ra.attidentity <> '')
              OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
                           JOIN pg_catalog.pg_attribute pc ON pc.attrelid = con.confrelid
                                                          AND pc.attname = 'creditor_id' AND pc.attnotnull
@@ -93,14 +104,14 @@ BEGIN
     EXECUTE s;
   END LOOP;
 END $$;
-SELECT is_empty($$SELECT l.table_name, ic.relname FROM lay l
+SELECT is_empty($$SELECT l.relname, ic.relname FROM lay_all l
                    JOIN pg_catalog.pg_index i ON i.indrelid = l.rel AND i.indisunique
                    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
                   WHERE l.placement = 'distributed' AND NOT (l.dist_attnum = ANY (i.indkey::smallint[]))$$,
                 'after step 1 every unique key of a distributed table holds the distribution column');
 SELECT is_empty($$SELECT con.conname FROM pg_catalog.pg_constraint con
-                   JOIN lay ch ON ch.rel = con.conrelid AND ch.placement = 'distributed'
-                   JOIN lay pa ON pa.rel = con.confrelid AND pa.placement = 'distributed'
+                   JOIN lay_all ch ON ch.rel = con.conrelid AND ch.placement = 'distributed'
+                   JOIN lay_all pa ON pa.rel = con.confrelid AND pa.placement = 'distributed'
                   WHERE con.contype = 'f'
                     AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(con.conkey, 1) AS k
                                      WHERE con.conkey[k] = ch.dist_attnum AND con.confkey[k] = pa.dist_attnum)$$,

@@ -77,10 +77,16 @@ BEGIN
   CREATE TEMP TABLE IF NOT EXISTS citus_ddl_dist (oid oid PRIMARY KEY, relname name, attnum smallint, attname name)
     ON COMMIT DROP;
   TRUNCATE citus_ddl_dist;
+  -- a distributed table with its partitions, if it has any: Citus
+  -- distributes them with it, so their own keys need the column too
   INSERT INTO citus_ddl_dist
   SELECT c.oid, c.relname, a.attnum, a.attname
     FROM cobranca.citus_layout() l
-    JOIN pg_catalog.pg_class c ON c.relname = l.table_name AND c.relnamespace = 'cobranca'::pg_catalog.regnamespace
+    JOIN pg_catalog.pg_class root ON root.relname = l.table_name
+                                 AND root.relnamespace = 'cobranca'::pg_catalog.regnamespace
+    CROSS JOIN LATERAL (SELECT root.oid AS relid
+                        UNION SELECT t.relid FROM pg_catalog.pg_partition_tree(root.oid) t) t
+    JOIN pg_catalog.pg_class c ON c.oid = t.relid AND c.relkind IN ('r', 'p')
     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = l.distribution_column
    WHERE l.placement = 'distributed';
 
@@ -91,7 +97,7 @@ BEGIN
       FROM pg_catalog.pg_constraint con
       JOIN citus_ddl_dist d ON d.oid = con.conrelid
       JOIN citus_ddl_dist p ON p.oid = con.confrelid
-     WHERE con.contype = 'f' AND NOT (d.attnum = ANY (con.conkey))
+     WHERE con.contype = 'f' AND NOT (d.attnum = ANY (con.conkey)) AND con.conparentid = 0
      ORDER BY 1, 2
   LOOP
     step := 1;
@@ -111,7 +117,7 @@ BEGIN
       FROM pg_catalog.pg_constraint con
       JOIN citus_ddl_dist d ON d.oid = con.conrelid
       JOIN pg_catalog.pg_index i ON i.indexrelid = con.conindid
-     WHERE con.contype IN ('p', 'u') AND NOT (d.attnum = ANY (con.conkey))
+     WHERE con.contype IN ('p', 'u') AND NOT (d.attnum = ANY (con.conkey)) AND con.conparentid = 0
      ORDER BY 1, 2
   LOOP
     step := 1;
@@ -136,6 +142,7 @@ BEGIN
       JOIN citus_ddl_dist d ON d.oid = i.indrelid
      WHERE i.indisunique AND NOT (d.attnum = ANY (i.indkey::smallint[]))
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)
      ORDER BY 2
   LOOP
     step := 1;
@@ -161,7 +168,7 @@ BEGIN
       FROM pg_catalog.pg_constraint con
       JOIN citus_ddl_dist d ON d.oid = con.conrelid
       JOIN citus_ddl_dist p ON p.oid = con.confrelid
-     WHERE con.contype = 'f' AND NOT (d.attnum = ANY (con.conkey))
+     WHERE con.contype = 'f' AND NOT (d.attnum = ANY (con.conkey)) AND con.conparentid = 0
      ORDER BY 1, 3
   LOOP
     step := 1;
