@@ -42,8 +42,8 @@ for from in $releases; do
 		ok 0 "$from: upgraded objects are exactly those of a fresh $current install"
 	else
 		ok 1 "$from: upgraded objects are exactly those of a fresh $current install"
-		echo "# --- fresh $current   +++ upgraded from $from"
-		head -200 "$tmp/diff.txt" | sed 's/^/# /'
+		echo "# --- fresh $current   +++ upgraded from $from" >&2
+		head -200 "$tmp/diff.txt" | sed 's/^/# /' >&2
 	fi
 
 	# 2. database with data: nothing lost, everything still works
