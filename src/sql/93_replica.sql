@@ -2,7 +2,7 @@
 -- reporting tables by logical replication, where BI tools read the KPI and
 -- report views without loading the primary.
 --
---   on the primary   SELECT * FROM cobranca.create_bi_publication();
+--   on the primary   SELECT * FROM cobranca.create_bi_publication('cobranca_bi', 'bi_replicator');
 --   on the replica   CREATE EXTENSION cobranca;
 --                    SELECT cobranca.prepare_bi_replica();
 --                    CREATE SUBSCRIPTION cobranca_bi CONNECTION '...' PUBLICATION cobranca_bi;
@@ -76,13 +76,16 @@ $$;
 COMMENT ON FUNCTION cobranca.bi_replica_tables() IS
   'the tables the BI publication carries, with their column list (null: every column; payer without its encrypted and digested document)';
 
-CREATE FUNCTION cobranca.create_bi_publication(name text DEFAULT 'cobranca_bi')
+CREATE FUNCTION cobranca.create_bi_publication(name text DEFAULT 'cobranca_bi',
+                                               replicator name DEFAULT NULL)
   RETURNS TABLE (table_name name, columns text[])
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   tables text;
+  pt record;
+  who record;
 BEGIN
   IF create_bi_publication.name IS NULL OR create_bi_publication.name = '' THEN
     RAISE EXCEPTION 'the publication needs a name'
@@ -107,12 +110,39 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE PUBLICATION %I FOR TABLE %s WITH (publish_via_partition_root = true)',
                               create_bi_publication.name, tables);
   END IF;
-  RETURN QUERY SELECT t.table_name, t.columns FROM cobranca.bi_replica_tables() t;
+  -- the login the replica connects as reads what is published, and no
+  -- more: column by column where the publication has a column list
+  IF create_bi_publication.replicator IS NOT NULL THEN
+    SELECT r.rolname, r.rolreplication, r.rolbypassrls, r.rolsuper INTO who
+      FROM pg_catalog.pg_roles r WHERE r.rolname = create_bi_publication.replicator;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'role "%" does not exist', create_bi_publication.replicator
+        USING ERRCODE = 'undefined_object',
+              DETAIL = 'create_bi_publication.replicator names the login the replica connects as.',
+              HINT = 'CREATE ROLE ... LOGIN REPLICATION BYPASSRLS first.';
+    END IF;
+    IF NOT who.rolsuper AND NOT (who.rolreplication AND who.rolbypassrls) THEN
+      RAISE EXCEPTION 'role "%" cannot copy the published tables', who.rolname
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = pg_catalog.format('replication: %s, bypass row-level security: %s.',
+                                         who.rolreplication, who.rolbypassrls),
+              HINT = pg_catalog.format('ALTER ROLE %I REPLICATION BYPASSRLS (row-level security is forced on every table).',
+                                       who.rolname);
+    END IF;
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA cobranca TO %I', who.rolname);
+    FOR pt IN SELECT b.table_name, b.columns FROM cobranca.bi_replica_tables() b LOOP
+      EXECUTE pg_catalog.format('GRANT SELECT %s ON cobranca.%I TO %I',
+                                COALESCE('(' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(col), ', ')
+                                                   FROM pg_catalog.unnest(pt.columns) AS col) || ')', ''),
+                                pt.table_name, who.rolname);
+    END LOOP;
+  END IF;
+  RETURN QUERY SELECT b.table_name, b.columns FROM cobranca.bi_replica_tables() b;
 END
 $fn$;
-COMMENT ON FUNCTION cobranca.create_bi_publication(text) IS
-  'On the primary (DBA): creates the logical-replication publication of the BI read replica, or brings an existing one up to date after an upgrade (ALTER PUBLICATION ... SET TABLE); returns the tables and column lists it carries. See doc/scaling.md';
-REVOKE ALL ON FUNCTION cobranca.create_bi_publication(text) FROM PUBLIC;
+COMMENT ON FUNCTION cobranca.create_bi_publication(text, name) IS
+  'On the primary (DBA): creates the logical-replication publication of the BI read replica, or brings an existing one up to date after an upgrade (ALTER PUBLICATION ... SET TABLE); given the replica''s login (REPLICATION BYPASSRLS), grants it SELECT on what is published, column by column where there is a column list; returns the tables and column lists. See doc/scaling.md';
+REVOKE ALL ON FUNCTION cobranca.create_bi_publication(text, name) FROM PUBLIC;
 
 CREATE FUNCTION cobranca.prepare_bi_replica() RETURNS bigint
   LANGUAGE plpgsql

@@ -2,7 +2,7 @@
 -- leaves out, and the guards of the replica side.  The two-cluster run is
 -- test/t/replica.sh.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 
 SET LOCAL client_min_messages = error;	-- "wal_level is insufficient" in this cluster
 SELECT ok((SELECT count(*) FROM cobranca.create_bi_publication('bi_tap')) >= 20,
@@ -45,6 +45,19 @@ INSERT INTO cobranca.creditor (name, document, kind) VALUES ('Clínica BI', '112
 SELECT throws_ok('SELECT cobranca.prepare_bi_replica()', '55000',
                  'this database holds collection data of its own',
                  'prepare_bi_replica() refuses in a database with data');
+
+CREATE ROLE bi_tap_plain LOGIN;
+SELECT throws_ok($$SELECT cobranca.create_bi_publication('bi_tap', 'bi_tap_plain')$$, '42501',
+                 'role "bi_tap_plain" cannot copy the published tables',
+                 'the replica''s login must have REPLICATION and BYPASSRLS');
+CREATE ROLE bi_tap_repl LOGIN REPLICATION BYPASSRLS;
+SELECT ok((SELECT count(*) FROM cobranca.create_bi_publication('bi_tap', 'bi_tap_repl')) >= 20
+          AND has_table_privilege('bi_tap_repl', 'cobranca.invoice', 'SELECT')
+          AND has_column_privilege('bi_tap_repl', 'cobranca.payer', 'document', 'SELECT')
+          AND NOT has_column_privilege('bi_tap_repl', 'cobranca.payer', 'document_cipher', 'SELECT')
+          AND NOT has_table_privilege('bi_tap_repl', 'cobranca.audit_log', 'SELECT')
+          AND NOT has_table_privilege('bi_tap_repl', 'cobranca.key_ring', 'SELECT'),
+          'it is granted SELECT on what is published and nothing else');
 
 SELECT * FROM finish();
 ROLLBACK;

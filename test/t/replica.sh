@@ -18,7 +18,7 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
-echo "1..20"
+echo "1..22"
 n=0 failed=0
 check() {	# check "description" command...: one TAP line
 	local what=$1; shift
@@ -119,22 +119,26 @@ SELECT count(*) FROM cobranca.run_jobs();
 SQL
 
 # ---- the publication and the subscription
-pubtables=$(q "$P" -c "SELECT count(*) FROM cobranca.create_bi_publication()" 2>/dev/null)
-again=$(q "$P" -c "SELECT count(*) FROM cobranca.create_bi_publication()" 2>/dev/null)
+q "$P" -c "CREATE ROLE bi_replicator LOGIN REPLICATION BYPASSRLS"
+pubtables=$(q "$P" -c "SELECT count(*) FROM cobranca.create_bi_publication('cobranca_bi', 'bi_replicator')" 2>/dev/null)
+again=$(q "$P" -c "SELECT count(*) FROM cobranca.create_bi_publication('cobranca_bi', 'bi_replicator')" 2>/dev/null)
 check "create_bi_publication() publishes the reporting tables, and again (idempotent) the same set" \
 	test -n "$pubtables" -a "${pubtables:-0}" -ge 20 -a "$pubtables" = "$again" -a \
 	"$(q "$P" -c "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'cobranca_bi'")" = "$pubtables"
-check "audit trail, key ring and job history stay on the primary; payer goes without its encrypted document" \
+check "audit trail, key ring and job history stay on the primary; payer goes without its encrypted document, which the replica's login may not read" \
 	test "$(q "$P" -c "SELECT NOT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = 'cobranca_bi'
 	          AND tablename IN ('audit_log', 'audit_seal', 'audit_seal_state', 'audit_hold', 'key_ring', 'job', 'job_run'))
 	        AND (SELECT NOT ('document_cipher' = ANY (attnames) OR 'document_digest' = ANY (attnames))
 	               AND 'document' = ANY (attnames)
-	               FROM pg_publication_tables WHERE pubname = 'cobranca_bi' AND tablename = 'payer')")" = t
+	               FROM pg_publication_tables WHERE pubname = 'cobranca_bi' AND tablename = 'payer')
+	        AND has_column_privilege('bi_replicator', 'cobranca.payer', 'document', 'SELECT')
+	        AND NOT has_column_privilege('bi_replicator', 'cobranca.payer', 'document_cipher', 'SELECT')
+	        AND NOT has_table_privilege('bi_replicator', 'cobranca.audit_log', 'SELECT')")" = t
 
 removed=$(q "$R" -c "SELECT cobranca.prepare_bi_replica()" 2>&1)
 check "prepare_bi_replica() empties the shipped rows of the replicated tables on the new replica" \
 	test "${removed:-0}" -gt 0 2>/dev/null
-q "$R" -c "CREATE SUBSCRIPTION cobranca_bi CONNECTION 'host=$tmp port=5432 dbname=$db' PUBLICATION cobranca_bi" 2>/dev/null ||
+q "$R" -c "CREATE SUBSCRIPTION cobranca_bi CONNECTION 'host=$tmp port=5432 dbname=$db user=bi_replicator' PUBLICATION cobranca_bi" 2>/dev/null ||
 	{ echo "Bail out! CREATE SUBSCRIPTION failed"; show_logs; exit 1; }
 check "the initial copy of every table finishes (all subscribed tables ready)" \
 	poll 60 "$R" "SELECT count(*) = $pubtables AND bool_and(srsubstate = 'r') FROM pg_subscription_rel"
@@ -167,10 +171,14 @@ check "claims_ratio_report gives the same figures" \
 check "credit and cancellation_eligible give the same rows" \
 	same "SELECT (SELECT count(*) || md5(COALESCE(string_agg(c::text, ',' ORDER BY c::text), '')) FROM cobranca.credit c)
 	          || ' ' || (SELECT count(*) || md5(COALESCE(string_agg(e::text, ',' ORDER BY e::text), '')) FROM cobranca.cancellation_eligible e)"
-check "a supervisor sees the same, and only, its assigned portfolio in kpi_portfolio, claims_ratio_report and worklist" \
+check "a supervisor sees the same in kpi_portfolio, claims_ratio_report and worklist on both sides" \
 	same "SELECT (SELECT string_agg(k::text, ',' ORDER BY k.portfolio_id) FROM cobranca.kpi_portfolio k)
 	          || ' ' || (SELECT count(DISTINCT portfolio_id) || ':' || count(*) FROM cobranca.claims_ratio_report)
 	          || ' ' || (SELECT count(*) FROM cobranca.worklist)" bi_sup
+check "on the replica that supervisor sees only its portfolio (1 of several)" \
+	test "$(q "$R" -c "SET ROLE bi_sup" -c "SELECT (SELECT count(*) FROM cobranca.kpi_portfolio) = 1
+	        AND (SELECT count(DISTINCT portfolio_id) FROM cobranca.claims_ratio_report) <= 1")$(
+	        q "$R" -c "SELECT (SELECT count(*) FROM cobranca.kpi_portfolio) > 1")" = tt
 check "the replica holds no key material: no key ring, no encrypted or digested document, no master key file made" \
 	test "$(q "$R" -c "SELECT (SELECT count(*) FROM cobranca.key_ring) = 0
 	        AND NOT EXISTS (SELECT 1 FROM cobranca.payer WHERE document_cipher IS NOT NULL OR document_digest IS NOT NULL)")$(
@@ -223,6 +231,10 @@ check "the replica's background worker runs no cycle there, and says why in the 
 	        AND NOT EXISTS (SELECT 1 FROM cobranca.job_run)")" = t -a \
 	"$(grep -c "database \"$db\" is a BI replica" "$tmp/replica.log")" -eq 1
 
-[ "$n" -eq 20 ] || echo "# planned 20, ran $n"
+q "$R" -c "DROP SUBSCRIPTION cobranca_bi" >/dev/null 2>&1
+check "without its subscription the database is no replica any more" \
+	test "$(q "$R" -c "SELECT cobranca.is_bi_replica()")" = f
+
+[ "$n" -eq 22 ] || echo "# planned 22, ran $n"
 [ "$failed" -eq 0 ] || { show_logs; q "$R" -c "SELECT (SELECT count(*) FROM cobranca.invoice), (SELECT count(*) FROM cobranca.payment), (SELECT count(*) FROM cobranca.claim), (SELECT count(*) FROM cobranca.contact), (SELECT count(*) FROM cobranca.kpi_snapshot)"; }
 [ "$failed" -eq 0 ]
