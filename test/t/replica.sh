@@ -14,7 +14,9 @@
 #    the live KPIs move by its amount, and so does the stored snapshot once
 #    the primary's cycle refreshed it
 #  - the background worker of the replica runs no cycle and run_jobs()
-#    refuses there
+#    refuses there; once the subscription is dropped it is a replica no more
+# The replica connects as a REPLICATION BYPASSRLS login that
+# create_bi_publication() granted SELECT on the published columns only.
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tools/env.sh"
 
