@@ -63,8 +63,10 @@
 	CppAsString2(COBRANCA_CYCLE_LOCK_KEY1) ", " \
 	CppAsString2(COBRANCA_CYCLE_LOCK_KEY2) ")"
 
-/* the test of cobranca.is_bi_replica(), kept here so that it works whatever
- * version of the extension's SQL is installed */
+/*
+ * The test of cobranca.is_bi_replica(), kept here so that it works whatever
+ * version of the extension's SQL is installed.
+ */
 #define REPLICA_SQL \
 	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_subscription_rel sr " \
 	"JOIN pg_catalog.pg_class c ON c.oid = sr.srrelid " \
