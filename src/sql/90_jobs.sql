@@ -75,6 +75,14 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Call cobranca.run_jobs() to run the cycle for now.';
   END IF;
+  -- a BI replica (93_replica.sql) receives what the primary's jobs wrote
+  IF cobranca.is_bi_replica() THEN
+    RAISE EXCEPTION 'cobranca.run_jobs() does not run on a BI replica'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = pg_catalog.format('Database %s subscribes to tables of schema cobranca.',
+                                       pg_catalog.current_database()),
+            HINT = 'Run the jobs on the primary; their results reach this database through the subscription.';
+  END IF;
 
   -- one cycle at a time per database; waits for one running elsewhere
   -- (bounded by lock_timeout when set)
@@ -132,7 +140,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION cobranca.run_jobs(timestamptz) IS
-  'Runs one collection cycle as of the given instant: every enabled job of cobranca.job in position order, each in its own subtransaction (a failing job is rolled back and logged, the others run); logs each in cobranca.job_run; waits while another session runs a cycle';
+  'Runs one collection cycle as of the given instant: every enabled job of cobranca.job in position order, each in its own subtransaction (a failing job is rolled back and logged, the others run); logs each in cobranca.job_run; waits while another session runs a cycle; refuses on a BI replica (cobranca.is_bi_replica())';
 REVOKE ALL ON FUNCTION cobranca.run_jobs(timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION cobranca.prune_job_runs(as_of timestamptz) RETURNS bigint
