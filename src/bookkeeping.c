@@ -31,6 +31,8 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "validate.h"
+
 /* set while payment_book or dispute_book update an invoice */
 static bool in_bookkeeping = false;
 
@@ -171,7 +173,7 @@ cobranca_invoice_bookkeeping(PG_FUNCTION_ARGS)
 		if (!known)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("invalid invoice.status: \"%s\"", status),
+					 errmsg("invalid invoice.status: \"%s\"", CobrancaShowValue(status)),
 					 errdetail("invoice.status must be one of: open, paid, disputed, in_agreement, cancelled, written_off.")));
 	}
 

@@ -30,7 +30,7 @@ CREATE FUNCTION cobranca.creditor_document() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  NEW.document := cobranca.document_normalize('company', NEW.document);
+  NEW.document := cobranca.document_normalize('company', NEW.document, 'creditor.document');
   RETURN NEW;
 END
 $$;
@@ -101,7 +101,7 @@ BEGIN
             HINT = 'Write the document in clear and let cobranca protect it.';
   END IF;
 
-  doc := cobranca.document_normalize(NEW.kind, NEW.document);
+  doc := cobranca.document_normalize(NEW.kind, NEW.document, 'payer.document');
   NEW.document := cobranca.document_mask(NEW.kind, doc);
   NEW.document_cipher := cobranca.document_encrypt(doc);
   NEW.document_digest := cobranca.document_digest(doc);
@@ -133,6 +133,8 @@ BEGIN
     NEW.status_changed_at := pg_catalog.now();
   END IF;
   IF NEW.status = 'active' THEN
+    -- a reason sent with an active contract is dropped, but never a bad one unnoticed
+    PERFORM cobranca.check_member('contract.status_reason', NEW.status_reason, '{default,fraud,request,other}');
     NEW.status_reason := NULL;
   END IF;
   RETURN NEW;

@@ -48,16 +48,18 @@ CREATE TABLE cobranca.agreement (
   creditor_id       bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id      bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id          bigint NOT NULL REFERENCES cobranca.payer,
-  invoice_ids       bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  invoice_ids       bigint[] NOT NULL
+    CHECK (cobranca.check_rule(cardinality(invoice_ids) > 0, 'agreement.invoice_ids is empty',
+                               'An agreement covers at least one invoice.')),
   tier              text NOT NULL REFERENCES cobranca.agreement_tier,
-  as_of             date NOT NULL,
+  as_of             date NOT NULL CHECK (cobranca.check_date('agreement.as_of', as_of)),
   principal         numeric(14,2) NOT NULL,
   debt_total        numeric(14,2) NOT NULL,
   discount_pct      numeric(5,2) NOT NULL CHECK (discount_pct BETWEEN 0 AND 100),
   total             numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement.total', total)),
   installments      integer NOT NULL CHECK (installments BETWEEN 1 AND 360),
-  first_due         date NOT NULL,
+  first_due         date NOT NULL CHECK (cobranca.check_date('agreement.first_due', first_due)),
   needs_approval    boolean NOT NULL,
   beyond_tier       text[] NOT NULL DEFAULT '{}',
   status            text NOT NULL DEFAULT 'proposed'
@@ -96,8 +98,8 @@ CREATE TABLE cobranca.agreement_installment (
   creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
   agreement_id bigint NOT NULL REFERENCES cobranca.agreement ON DELETE CASCADE,
-  n            integer NOT NULL CHECK (n >= 1),
-  due_on       date NOT NULL,
+  n            integer NOT NULL CHECK (cobranca.check_range('agreement_installment.n', n, 1, 360)),
+  due_on       date NOT NULL CHECK (cobranca.check_date('agreement_installment.due_on', due_on)),
   amount       numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement_installment.amount', amount)),
   invoice_id   bigint REFERENCES cobranca.invoice,
