@@ -43,7 +43,7 @@ SELECT i.creditor_id, i.portfolio_id, i.contract_id, ARRAY[i.id], 500.00, '2026-
   FROM cobranca.invoice i WHERE i.external_id = 'H-I1';
 SELECT cobranca.propose_agreement(ARRAY[id], 2, 0, '2026-03-02', '2026-02-27') IS NOT NULL AS proposed
   FROM cobranca.invoice WHERE external_id = 'H-I1';
-CREATE TEMP VIEW fx AS
+CREATE TEMP TABLE fx AS
 SELECT c.id AS creditor_id, po.id AS portfolio_id, p.id AS payer_id, k.id AS contract_id, i.id AS invoice_id,
        (SELECT a.id FROM cobranca.agreement a WHERE a.payer_id = p.id) AS agreement_id,
        (SELECT j.id FROM cobranca.invoice j WHERE j.external_id = 'H-I3') AS free_invoice_id
@@ -307,6 +307,25 @@ SELECT -row_number() OVER (ORDER BY b.tbl), b.tbl || ': the good row', true, b.t
               (SELECT string_agg(b.vals ->> k, ', ' ORDER BY k) FROM jsonb_object_keys(b.vals) k))
   FROM hostile_base b;
 
+-- the same through the loading views an ERP COPYs into (17_load.sql): the
+-- good row restricted to the view's columns, with a few bad values each
+INSERT INTO hostile_case
+SELECT 20000 + row_number() OVER (ORDER BY b.tbl, c.col, v.label),
+       'load ' || b.tbl || '.' || c.col || ': ' || v.label, false, b.tbl,
+       format('INSERT INTO cobranca.%I (%s) SELECT %s FROM fx', b.tbl || '_load',
+              (SELECT string_agg(quote_ident(k), ', ' ORDER BY k) FROM unnest(l.cols) k),
+              (SELECT string_agg(CASE WHEN k = c.col THEN v.expr ELSE b.vals ->> k END, ', ' ORDER BY k)
+                 FROM unnest(l.cols) k))
+  FROM hostile_base b
+  JOIN LATERAL (SELECT array_agg(a.attname::text) AS cols FROM pg_attribute a
+                 WHERE a.attrelid = to_regclass('cobranca.' || b.tbl || '_load') AND a.attnum > 0
+                   AND b.vals ? a.attname) l ON l.cols IS NOT NULL
+  JOIN hostile_col c ON c.tbl = b.tbl AND c.col = ANY (l.cols)
+                      AND c.col IN ('external_id', 'document', 'kind', 'method', 'amount', 'due_on', 'paid_at',
+                                    'starts_on', 'admitted_on', 'occurred_on', 'opened_on')
+  JOIN hostile_value v ON v.class = c.class AND v.label IN ('1 MB', 'unknown', 'infinity', 'NaN', 'all the same')
+                       OR (v.class = '*text' AND v.label = '1 MB' AND c.class = 'line');
+
 -- the functions an ERP, a sender or staff call, with bad arguments
 INSERT INTO hostile_case (n, label, good, tbl, stmt)
 SELECT 10000 + row_number() OVER (), 'call ' || label, false, NULL, 'SELECT ' || call || ' FROM fx' FROM (VALUES
@@ -456,6 +475,29 @@ SELECT max(length(message)) AS message, max(length(detail)) AS detail, max(lengt
 -- come from our checks, not the generic "violates check constraint"
 SELECT label, message FROM hostile_result
  WHERE n > 0 AND state = '23514' AND (detail IS NULL OR message LIKE '%violates check constraint%');
+-- COPY into a loading view: one bad row refuses the whole file
+\set ON_ERROR_ROLLBACK on
+SELECT count(*) AS invoices, (SELECT count(*) FROM cobranca.audit_log) AS audit_rows
+  FROM cobranca.invoice \gset before_
+COPY cobranca.invoice_load (payer_id, external_id, kind, issued_on, due_on, amount) FROM STDIN;
+900001	H-C1	private	2026-01-01	2026-01-10	10.00
+900001	H-C2	private	2026-01-01	2026-01-10	20.00
+900001	H-C3	private	2026-01-01	infinity	30.00
+\.
+COPY cobranca.invoice_load (payer_id, external_id, kind, issued_on, due_on, amount) FROM STDIN;
+900001	H-C4	private	2026-01-01	2026-01-10	10.00
+900001	H-C5\001\033[2J	private	2026-01-01	2026-01-10	20.00
+\.
+COPY cobranca.payment_load (invoice_id, external_id, paid_at, amount, method) FROM STDIN;
+900001	H-Y8	2026-01-15 10:00-03	10.00	pix
+900001	H-Y9	2026-01-15 10:00-03	NaN	pix
+\.
+SELECT count(*) = :before_invoices AS invoices_unchanged,
+       (SELECT count(*) FROM cobranca.audit_log) = :before_audit_rows AS audit_log_unchanged,
+       (SELECT count(*) FROM cobranca.payment WHERE external_id LIKE 'H-Y%') AS payments
+  FROM cobranca.invoice;
+\set ON_ERROR_ROLLBACK off
+
 -- SQL in text fields is stored as text and never run: the row goes in,
 -- reads back byte for byte, is rendered into a message as text, and every
 -- table is still there.
