@@ -392,6 +392,7 @@ SELECT 10000 + row_number() OVER (), 'call ' || label, false, NULL, 'SELECT ' ||
 ('confirm_notice: unknown notice', $$cobranca.confirm_notice(999999999, 'letter', '2026-02-20 10:00-03', '{"ar": "AR123"}')$$),
 ('record_contact_result: unknown contact', $$cobranca.record_contact_result(999999999, 'delivered')$$),
 ('accept_agreement: no evidence', $$cobranca.accept_agreement(fx.agreement_id, '{}')$$),
+('accept_agreement: 1 MB evidence string', $$cobranca.accept_agreement(fx.agreement_id, to_jsonb(repeat('e', 1000000)))$$),
 ('accept_agreement: unknown agreement', $$cobranca.accept_agreement(999999999, '{"channel": "phone"}')$$)
 ) AS v(label, call);
 

@@ -391,7 +391,7 @@ BEGIN
   IF evidence IS NULL OR pg_catalog.jsonb_typeof(evidence) <> 'object' OR evidence = '{}'::jsonb THEN
     RAISE EXCEPTION 'the acceptance needs its evidence'
       USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = pg_catalog.format('evidence is %s.', coalesce(evidence::text, 'null')),
+            DETAIL = pg_catalog.format('evidence is %s.', coalesce(cobranca.show_value(evidence::text), 'null')),
             HINT = 'A JSON object, e.g. {"channel": "phone", "protocol": "...", "recording": "..."}.';
   END IF;
   IF a.first_due < CURRENT_DATE THEN
