@@ -151,7 +151,9 @@ INSERT INTO hostile_col VALUES
 ('channel_capacity', 'channel', 'enum', NULL), ('channel_capacity', 'daily_limit', 'int', NULL),
 ('channel_cost', 'channel', 'enum', NULL), ('channel_cost', 'cost', 'cost', NULL),
 ('score_model', 'features', 'features', NULL), ('score_model', 'coefficients', 'floats', NULL),
-('erp_login', 'creditor_id', 'fk', NULL);
+('erp_login', 'creditor_id', 'fk', NULL),
+('agreement_tier', 'min_days_overdue', 'int', NULL), ('agreement_tier', 'max_discount_pct', 'pct', NULL),
+('agreement_tier', 'max_installments', 'int', NULL), ('agreement_tier', 'min_first_installment', 'amount', NULL);
 
 -- bad values by class; %s is the column's limit where the class has one
 CREATE TEMP TABLE hostile_value (class text, label text, expr text);
@@ -326,6 +328,22 @@ SELECT 20000 + row_number() OVER (ORDER BY b.tbl, c.col, v.label),
   JOIN hostile_value v ON v.class = c.class AND v.label IN ('1 MB', 'unknown', 'infinity', 'NaN', 'all the same')
                        OR (v.class = '*text' AND v.label = '1 MB' AND c.class = 'line');
 
+-- UPDATEs of the rows already there, with the same bad values (and the
+-- agreement tiers, which are only ever updated)
+INSERT INTO hostile_case
+SELECT 30000 + row_number() OVER (ORDER BY c.tbl, c.col, v.class, v.label),
+       'update ' || c.tbl || '.' || c.col || ': ' || v.label, v.normalized, c.tbl,
+       format('UPDATE cobranca.%I SET %I = %s WHERE %s', c.tbl, c.col,
+              replace(v.expr, '%s', coalesce(c.lim, 0)::text), w.cond)
+  FROM hostile_col c
+  JOIN (VALUES ('creditor', 'id = (SELECT creditor_id FROM fx)'), ('portfolio', 'id = (SELECT portfolio_id FROM fx)'),
+               ('payer', 'id = (SELECT payer_id FROM fx)'), ('contract', 'id = (SELECT contract_id FROM fx)'),
+               ('invoice', 'id = (SELECT invoice_id FROM fx)'), ('agreement_tier', 'name = ''bronze''')) AS w(tbl, cond)
+    ON w.tbl = c.tbl
+  JOIN hostile_value v ON (v.class = c.class AND v.label NOT IN ('empty', 'padded', 'upper case', 'SQL'))
+                       OR (v.class = '*text' AND v.label IN ('1 MB', 'control characters', 'empty')
+                           AND c.class IN ('line', 'lines', 'template', 'digits', 'email', 'phone', 'pixkey'));
+
 -- the functions an ERP, a sender or staff call, with bad arguments
 INSERT INTO hostile_case (n, label, good, tbl, stmt)
 SELECT 10000 + row_number() OVER (), 'call ' || label, false, NULL, 'SELECT ' || call || ' FROM fx' FROM (VALUES
@@ -464,7 +482,10 @@ SELECT count(*) AS cases,
        count(*) FILTER (WHERE good AND state <> 'accepted') AS good_refused,
        count(*) FILTER (WHERE state IN ('XX000', 'XX001', 'XX002')) AS internal_errors,
        count(*) FILTER (WHERE written) AS partial_writes,
-       max(length(message) + coalesce(length(detail), 0) + coalesce(length(hint), 0)) < 1000 AS reports_short
+       max(length(message) + coalesce(length(detail), 0) + coalesce(length(hint), 0)) < 1000 AS reports_short,
+       -- a CPF or CNPJ sent is never shown in clear, however it was punctuated
+       count(*) FILTER (WHERE regexp_replace(concat(message, detail, hint), '[^0-9]', '', 'g')
+                              ~ '(12345678909|14538220620|13579246000101|98765432000198)') AS documents_shown
   FROM hostile_result;
 -- nothing written: every table (audit_log included) as it was
 SELECT before = after AS same_digest, audit_before = audit_after AS same_audit_log FROM hostile_digest;

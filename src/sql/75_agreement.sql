@@ -26,9 +26,12 @@ COMMENT ON FUNCTION cobranca.agreement_grace_days() IS
 CREATE TABLE cobranca.agreement_tier (
   name                  text PRIMARY KEY
     CHECK (cobranca.check_member('agreement_tier.name', name, '{bronze,silver,gold}')),
-  min_days_overdue      integer NOT NULL UNIQUE CHECK (min_days_overdue >= 0),
-  max_discount_pct      numeric(5,2) NOT NULL CHECK (max_discount_pct BETWEEN 0 AND 100),
-  max_installments      integer NOT NULL CHECK (max_installments BETWEEN 1 AND 360),
+  min_days_overdue      integer NOT NULL UNIQUE
+    CHECK (cobranca.check_range('agreement_tier.min_days_overdue', min_days_overdue, 0, 3650)),
+  max_discount_pct      numeric(5,2) NOT NULL
+    CHECK (cobranca.check_range('agreement_tier.max_discount_pct', max_discount_pct, 0, 100)),
+  max_installments      integer NOT NULL
+    CHECK (cobranca.check_range('agreement_tier.max_installments', max_installments, 1, 360)),
   min_first_installment numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement_tier.min_first_installment', min_first_installment))
 );

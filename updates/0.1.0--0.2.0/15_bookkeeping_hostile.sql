@@ -1,5 +1,6 @@
 -- 0.2.0: a bad status_reason sent with an active contract is refused, not dropped
--- silently; document errors name their column.
+-- silently; document errors name their column and never show the document;
+-- an unknown payer.kind is named.
 CREATE OR REPLACE FUNCTION cobranca.creditor_document() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
@@ -16,12 +17,14 @@ AS $$
 DECLARE
   doc text;
 BEGIN
+  -- the kind decides how the document is read: an unknown one is named as such
+  PERFORM cobranca.check_member('payer.kind', NEW.kind, '{person,company}');
   IF TG_OP = 'UPDATE' AND NEW.document IS NOT DISTINCT FROM OLD.document THEN
     IF NEW.kind IS DISTINCT FROM OLD.kind THEN
       RAISE EXCEPTION 'payer.kind cannot change without the document'
         USING ERRCODE = 'check_violation',
               DETAIL = pg_catalog.format('payer %s changes kind from %s to %s but keeps its document.',
-                                         NEW.id, OLD.kind, NEW.kind),
+                                         NEW.id, OLD.kind, cobranca.show_value(NEW.kind)),
               HINT = 'Send the new document (a CPF for person, a CNPJ for company) in the same UPDATE.';
     END IF;
     -- the protected forms change only together with the document
@@ -41,7 +44,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'payer.document cannot be set to a masked value'
       USING ERRCODE = 'check_violation',
-            DETAIL = pg_catalog.format('payer %s: document %s is a masked form.', NEW.id, NEW.document),
+            -- never the value: it may be a clear document with a stray "*"
+            DETAIL = pg_catalog.format('payer %s: the document sent has a "*", the mark of a masked form.', NEW.id),
             HINT = 'Write the document in clear, or in INSERT ... ON CONFLICT DO UPDATE set document, document_cipher and document_digest from EXCLUDED together.';
   END IF;
 

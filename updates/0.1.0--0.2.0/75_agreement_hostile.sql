@@ -96,3 +96,15 @@ BEGIN
   RETURN created;
 END
 $$;
+
+-- the tiers' limits name the field and value
+ALTER TABLE cobranca.agreement_tier
+  DROP CONSTRAINT agreement_tier_min_days_overdue_check,
+  ADD CONSTRAINT agreement_tier_min_days_overdue_check
+    CHECK (cobranca.check_range('agreement_tier.min_days_overdue', min_days_overdue, 0, 3650)),
+  DROP CONSTRAINT agreement_tier_max_discount_pct_check,
+  ADD CONSTRAINT agreement_tier_max_discount_pct_check
+    CHECK (cobranca.check_range('agreement_tier.max_discount_pct', max_discount_pct, 0, 100)),
+  DROP CONSTRAINT agreement_tier_max_installments_check,
+  ADD CONSTRAINT agreement_tier_max_installments_check
+    CHECK (cobranca.check_range('agreement_tier.max_installments', max_installments, 1, 360));
