@@ -38,8 +38,9 @@ SELECT p.id, k.id, 'H-I1', 'premium', '2026-01-01', '2025-12-20', '2026-01-10', 
   FROM cobranca.payer p JOIN cobranca.contract k ON k.payer_id = p.id WHERE p.external_id = 'H-P1';
 INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
 SELECT p.id, 'H-I3', 'private', '2025-12-20', '2026-01-10', 300.00 FROM cobranca.payer p WHERE p.external_id = 'H-P1';
-INSERT INTO cobranca.default_notice (creditor_id, portfolio_id, contract_id, invoice_ids, amount_due, default_since, body)
-SELECT i.creditor_id, i.portfolio_id, i.contract_id, ARRAY[i.id], 500.00, '2026-01-10', 'Notificação'
+INSERT INTO cobranca.default_notice (creditor_id, portfolio_id, contract_id, invoice_ids, amount_due, default_since,
+                                     drafted_on, body)
+SELECT i.creditor_id, i.portfolio_id, i.contract_id, ARRAY[i.id], 500.00, '2026-01-10', '2026-02-14', 'Notificação'
   FROM cobranca.invoice i WHERE i.external_id = 'H-I1';
 SELECT cobranca.propose_agreement(ARRAY[id], 2, 0, '2026-03-02', '2026-02-27') IS NOT NULL AS proposed
   FROM cobranca.invoice WHERE external_id = 'H-I1';
@@ -343,6 +344,15 @@ SELECT 30000 + row_number() OVER (ORDER BY c.tbl, c.col, v.class, v.label),
   JOIN hostile_value v ON (v.class = c.class AND v.label NOT IN ('empty', 'padded', 'upper case', 'SQL'))
                        OR (v.class = '*text' AND v.label IN ('1 MB', 'control characters', 'empty')
                            AND c.class IN ('line', 'lines', 'template', 'digits', 'email', 'phone', 'pixkey'));
+
+-- evidence, proof and sender data are references, not 1 MB blobs
+INSERT INTO hostile_case (n, label, good, tbl, stmt) VALUES
+(39001, 'update agreement.evidence: 1 MB', false, 'agreement',
+ $$UPDATE cobranca.agreement SET evidence = jsonb_build_object('channel', 'phone', 'recording', repeat('r', 1000000)) WHERE id = (SELECT agreement_id FROM fx)$$),
+(39002, 'update default_notice.proof: 1 MB', false, 'default_notice',
+ $$UPDATE cobranca.default_notice SET proof = jsonb_build_object('ar', 'AR123', 'scan', repeat('s', 1000000)) WHERE contract_id = (SELECT contract_id FROM fx)$$),
+(39003, 'update default_notice.attempts: 1 MB', false, 'default_notice',
+ $$UPDATE cobranca.default_notice SET attempts = jsonb_build_array(repeat('a', 1000000)) WHERE contract_id = (SELECT contract_id FROM fx)$$);
 
 -- the functions an ERP, a sender or staff call, with bad arguments
 INSERT INTO hostile_case (n, label, good, tbl, stmt)

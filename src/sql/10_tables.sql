@@ -378,8 +378,12 @@ CREATE TABLE cobranca.default_notice (
     CHECK (cobranca.check_member('default_notice.channel', channel,
            '{email,sms,whatsapp,phone,ivr,letter,agent}')),
   confirmed_at         timestamptz,
-  proof                jsonb,
-  attempts             jsonb,
+  proof                jsonb
+    CHECK (cobranca.check_rule(octet_length(proof::text) <= 65536, 'default_notice.proof is too large',
+                               'default_notice.proof has ' || octet_length(proof::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
+  attempts             jsonb
+    CHECK (cobranca.check_rule(octet_length(attempts::text) <= 65536, 'default_notice.attempts is too large',
+                               'default_notice.attempts has ' || octet_length(attempts::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   term_start_on        date,
   deadline_on          date,
   confirmed_by_day_50  boolean,

@@ -113,7 +113,9 @@ CREATE TABLE cobranca.contact_event (
   outcome     text NOT NULL,
   at          timestamptz NOT NULL
     CHECK (cobranca.check_timestamp('contact_event.at', at)),
-  details     jsonb NOT NULL DEFAULT '{}',
+  details     jsonb NOT NULL DEFAULT '{}'
+    CHECK (cobranca.check_rule(octet_length(details::text) <= 65536, 'contact_event.details is too large',
+                               'contact_event.details has ' || octet_length(details::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX contact_event_contact_idx ON cobranca.contact_event (contact_id);

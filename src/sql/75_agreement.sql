@@ -74,7 +74,9 @@ CREATE TABLE cobranca.agreement (
   approved_at       timestamptz,
   accepted_by       name,
   accepted_at       timestamptz,
-  evidence          jsonb,
+  evidence          jsonb
+    CHECK (cobranca.check_rule(octet_length(evidence::text) <= 65536, 'agreement.evidence is too large',
+                               'agreement.evidence has ' || octet_length(evidence::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   broken_at         timestamptz,
   completed_at      timestamptz,
   CONSTRAINT agreement_approval_by_other CHECK (approved_by IS NULL OR approved_by <> proposed_by),

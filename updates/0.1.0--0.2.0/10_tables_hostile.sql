@@ -111,3 +111,13 @@ ALTER TABLE cobranca.default_notice
   ADD CONSTRAINT default_notice_invoice_ids_check
     CHECK (cobranca.check_rule(cardinality(invoice_ids) > 0, 'default_notice.invoice_ids is empty',
                                'A notice lists at least one overdue premium.'));
+
+-- 0.2.0: evidence and sender data are references, not 1 MB blobs
+ALTER TABLE cobranca.default_notice
+  ADD CONSTRAINT default_notice_proof_check
+    CHECK (cobranca.check_rule(octet_length(proof::text) <= 65536, 'default_notice.proof is too large',
+                               'default_notice.proof has ' || octet_length(proof::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.'));
+ALTER TABLE cobranca.default_notice
+  ADD CONSTRAINT default_notice_attempts_check
+    CHECK (cobranca.check_rule(octet_length(attempts::text) <= 65536, 'default_notice.attempts is too large',
+                               'default_notice.attempts has ' || octet_length(attempts::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.'));

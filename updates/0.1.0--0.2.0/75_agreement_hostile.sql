@@ -108,3 +108,9 @@ ALTER TABLE cobranca.agreement_tier
   DROP CONSTRAINT agreement_tier_max_installments_check,
   ADD CONSTRAINT agreement_tier_max_installments_check
     CHECK (cobranca.check_range('agreement_tier.max_installments', max_installments, 1, 360));
+
+-- 0.2.0: evidence and sender data are references, not 1 MB blobs
+ALTER TABLE cobranca.agreement
+  ADD CONSTRAINT agreement_evidence_check
+    CHECK (cobranca.check_rule(octet_length(evidence::text) <= 65536, 'agreement.evidence is too large',
+                               'agreement.evidence has ' || octet_length(evidence::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.'));
