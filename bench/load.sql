@@ -14,7 +14,7 @@
 -- payment_book/dispute_book, replaced by the
 -- statement triggers below that apply the same rules set-based.  Everything
 -- is switched back on at the end.  bench/run checks that this gives the same
--- rows as a plain generate_sample call (bench/baseline/load_check.sh).
+-- rows as a plain generate_sample call (bench/fingerprint.sql).
 \set ON_ERROR_STOP 1
 \set QUIET 1
 CREATE SCHEMA IF NOT EXISTS bench;
