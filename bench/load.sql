@@ -73,12 +73,13 @@ INSERT INTO load_off
 SELECT tgrelid::regclass, tgname,
        CASE tgenabled WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END
   FROM pg_trigger
- WHERE NOT tgisinternal AND tgenabled <> 'D'
+ WHERE tgenabled <> 'D'
    AND tgrelid::regclass::text IN ('cobranca.payer', 'cobranca.contract', 'cobranca.invoice',
                                    'cobranca.payment', 'cobranca.dispute', 'cobranca.claim',
                                    'cobranca.hospitalization')
-   AND (tgname IN ('audit_capture', 'invoice_stop_contacts', 'notice_invoice_status',
-                   'notice_dispute', 'notice_dispute_change', 'payment_book', 'dispute_book')
+   AND ((NOT tgisinternal
+         AND tgname IN ('audit_capture', 'invoice_stop_contacts', 'notice_invoice_status',
+                        'notice_dispute', 'notice_dispute_change', 'payment_book', 'dispute_book'))
         OR tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc);
 SELECT format('ALTER TABLE %s DISABLE TRIGGER %I', t, tgname) FROM load_off \gexec
 CREATE TRIGGER bench_book_payments AFTER INSERT ON cobranca.payment
