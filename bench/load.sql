@@ -11,9 +11,9 @@
 -- right by construction; pg_restore --disable-triggers does the same), the
 -- audit capture (the load is not an ERP's change history), contact stopping
 -- and notice triggers (no contacts or notices exist yet), and
--- payment_book/dispute_book, replaced by the
--- statement triggers below that apply the same rules set-based.  Everything
--- is switched back on at the end.  bench/run checks that this gives the same
+-- payment_book/dispute_book, replaced by the statement triggers below that
+-- apply the same rules set-based; the secondary indexes are dropped and built
+-- again at the end.  Everything is switched back on at the end.  bench/run checks that this gives the same
 -- rows as a plain generate_sample call (bench/fingerprint.sql).
 \set ON_ERROR_STOP 1
 \set QUIET 1
@@ -82,6 +82,15 @@ SELECT tgrelid::regclass, tgname,
                         'notice_dispute', 'notice_dispute_change', 'payment_book', 'dispute_book'))
         OR tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc);
 SELECT format('ALTER TABLE %s DISABLE TRIGGER %I', t, tgname) FROM load_off \gexec
+-- the secondary indexes are built once at the end (the unique ones stay:
+-- generate_sample's ON CONFLICT clauses need them)
+CREATE TEMP TABLE load_idx AS
+SELECT indexrelid::regclass AS idx, pg_get_indexdef(indexrelid) AS def
+  FROM pg_index
+ WHERE indrelid IN ('cobranca.payer'::regclass, 'cobranca.contract'::regclass, 'cobranca.invoice'::regclass,
+                    'cobranca.payment'::regclass, 'cobranca.claim'::regclass)
+   AND NOT indisunique;
+SELECT format('DROP INDEX %s', idx) FROM load_idx \gexec
 CREATE TRIGGER bench_book_payments AFTER INSERT ON cobranca.payment
   REFERENCING NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION bench.book_payments();
 CREATE TRIGGER bench_book_disputes AFTER INSERT ON cobranca.dispute
@@ -94,5 +103,6 @@ SELECT entity, rows FROM cobranca.generate_sample(:seed, :payers, :months, :'as_
 DROP TRIGGER bench_book_payments ON cobranca.payment;
 DROP TRIGGER bench_book_disputes ON cobranca.dispute;
 SELECT format('ALTER TABLE %s ENABLE %s TRIGGER %I', t, mode, tgname) FROM load_off \gexec
+SELECT def FROM load_idx \gexec
 DROP FUNCTION bench.book_payments(), bench.book_disputes();
 VACUUM ANALYZE;
