@@ -1,0 +1,788 @@
+/*-------------------------------------------------------------------------
+ *
+ * score_batch.c
+ *	  cobranca.score_invoices: payment probability, updated amount and
+ *	  priority of many invoices in one pass.
+ *
+ * The features are those of cobranca.score_features (70_money_score.sql,
+ * where they are defined and what training uses); here they are gathered
+ * without a subquery per invoice.  Five set-based statements, each read
+ * through a cursor in batches and sorted by payer, are merged payer by
+ * payer:
+ *	 - the invoices asked for, with their creditor's rates and contract;
+ *	 - the payers' invoices due in the 12 months before the day (history);
+ *	 - the payers' disputes open on the day (a count per payer);
+ *	 - the disputes of the invoices asked for (days without interest);
+ *	 - the contacts made before the day, per invoice.
+ * Memory stays flat in the number of invoices: one payer's rows at a time,
+ * the results in a tuplestore.  Every statement runs as the caller (row
+ * security applies as it does to the SQL definition), in the caller's
+ * snapshot.  test/pgtap/score_batch.sql checks that the results equal
+ * those of the SQL definition.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "money.h"
+#include "score.h"
+
+#define NFEATURES	14
+#define FETCH_ROWS	8192
+
+/* ------------------------------------------------------------ statements */
+
+/* $1 invoice ids, $2 day */
+static const char *const target_sql =
+"SELECT i.payer_id, i.id, i.kind, i.status, i.due_on, i.amount::float8,"
+"       (i.balance * 100)::bigint, (cr.fine_pct * 100)::bigint,"
+"       (cr.interest_month_pct * 100)::bigint, cr.notice_day,"
+"       c.id IS NOT NULL, c.plan_type, c.paid_by_person"
+"  FROM pg_catalog.unnest($1::bigint[]) AS u(id)"
+"  JOIN cobranca.invoice i ON i.id = u.id"
+"  JOIN cobranca.creditor cr ON cr.id = i.creditor_id"
+"  LEFT JOIN cobranca.contract c ON c.id = i.contract_id"
+" ORDER BY i.payer_id, i.id";
+
+/* $1 payer ids, $2 day: days late of the invoices due in the last 12 months */
+static const char *const history_sql =
+"SELECT h.payer_id, h.id, LEAST(COALESCE(h.paid_on, $2::date), $2::date) - h.due_on"
+"  FROM pg_catalog.unnest($1::bigint[]) AS p(id)"
+"  JOIN cobranca.invoice h ON h.payer_id = p.id"
+" WHERE h.status <> 'cancelled' AND h.due_on >= $2::date - 365 AND h.due_on < $2::date"
+" ORDER BY h.payer_id, h.id";
+
+/* $1 payer ids, $2 day: disputes open on the day, per payer */
+static const char *const payer_disputes_sql =
+"SELECT di.payer_id, count(*)"
+"  FROM pg_catalog.unnest($1::bigint[]) AS p(id)"
+"  JOIN cobranca.invoice di ON di.payer_id = p.id"
+"  JOIN cobranca.dispute d ON d.invoice_id = di.id"
+" WHERE d.opened_on <= $2::date AND (d.answered_on IS NULL OR d.answered_on > $2::date)"
+" GROUP BY di.payer_id"
+" ORDER BY di.payer_id";
+
+/* $1 invoice ids: their disputes */
+static const char *const invoice_disputes_sql =
+"SELECT i.payer_id, i.id, d.opened_on, d.answered_on"
+"  FROM cobranca.invoice i"
+"  JOIN cobranca.dispute d ON d.invoice_id = i.id"
+" WHERE i.id IN (SELECT pg_catalog.unnest($1::bigint[]))"
+" ORDER BY i.payer_id, i.id, d.opened_on";
+
+/* $1 payer ids, $2 day: contacts made before the day, per invoice */
+static const char *const contacts_sql =
+"SELECT c.payer_id, x.id, c.id"
+"  FROM pg_catalog.unnest($1::bigint[]) AS p(id)"
+"  JOIN cobranca.contact c ON c.payer_id = p.id"
+"  CROSS JOIN LATERAL pg_catalog.unnest(c.invoice_ids) AS x(id)"
+" WHERE c.status NOT IN ('scheduled', 'cancelled') AND c.contact_on < $2::date"
+" ORDER BY c.payer_id, x.id, c.id";
+
+static const char *const model_sql =
+"SELECT m.id, m.coefficients FROM cobranca.score_model m WHERE m.active";
+
+static const char *const payers_sql =
+"SELECT DISTINCT i.payer_id FROM pg_catalog.unnest($1::bigint[]) AS u(id)"
+" JOIN cobranca.invoice i ON i.id = u.id";
+
+/*
+ * Calls for a few invoices (payment_probability, priority, the worklist)
+ * reuse plans kept for the backend, generic ones that probe the indexes;
+ * calls for many plan each statement for the arrays at hand (hash joins
+ * and sorts).
+ */
+#define SMALL_CALL	64
+
+enum
+{
+	Q_TARGETS, Q_PAYERS, Q_HISTORY, Q_PAYER_DISPUTES, Q_INVOICE_DISPUTES, Q_CONTACTS, NQUERIES
+};
+
+static SPIPlanPtr small_plans[NQUERIES];
+
+/* --------------------------------------------------------------- cursors */
+
+typedef struct Stream
+{
+	Portal		portal;
+	SPITupleTable *tt;
+	uint64		pos;
+	bool		done;
+	int			natts;
+	Datum		values[16];
+	bool		nulls[16];
+} Stream;
+
+static void
+StreamOpen(Stream *s, int q, bool small, const char *sql, int nargs,
+		   Oid *types, Datum *values)
+{
+	memset(s, 0, sizeof(Stream));
+	if (small)
+	{
+		if (small_plans[q] == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types,
+												  CURSOR_OPT_NO_SCROLL | CURSOR_OPT_GENERIC_PLAN);
+
+			if (plan == NULL)
+				elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
+			if (SPI_keepplan(plan) != 0)
+				elog(ERROR, "SPI_keepplan failed");
+			small_plans[q] = plan;
+		}
+		s->portal = SPI_cursor_open(NULL, small_plans[q], values, NULL, true);
+	}
+	else
+		s->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, values,
+											  NULL, true, CURSOR_OPT_NO_SCROLL);
+	if (s->portal == NULL)
+		elog(ERROR, "could not open a scoring cursor: %s",
+			 SPI_result_code_string(SPI_result));
+}
+
+/* the current row deformed into s->values/s->nulls; false at the end */
+static bool
+StreamPeek(Stream *s)
+{
+	HeapTuple	tup;
+
+	while (!s->done && (s->tt == NULL || s->pos >= s->tt->numvals))
+	{
+		if (s->tt != NULL)
+			SPI_freetuptable(s->tt);
+		SPI_cursor_fetch(s->portal, true, FETCH_ROWS);
+		s->tt = SPI_tuptable;
+		s->pos = 0;
+		if (s->tt == NULL || s->tt->numvals == 0)
+			s->done = true;
+	}
+	if (s->done)
+		return false;
+	tup = s->tt->vals[s->pos];
+	s->natts = s->tt->tupdesc->natts;
+	Assert(s->natts <= lengthof(s->values));
+	heap_deform_tuple(tup, s->tt->tupdesc, s->values, s->nulls);
+	return true;
+}
+
+static inline void
+StreamNext(Stream *s)
+{
+	s->pos++;
+}
+
+static void
+StreamClose(Stream *s)
+{
+	if (s->tt != NULL)
+		SPI_freetuptable(s->tt);
+	SPI_cursor_close(s->portal);
+}
+
+/*
+ * Skips rows of payers before payer; true when the current row belongs to
+ * payer (the payer id is the first column of every stream).
+ */
+static bool
+StreamAtPayer(Stream *s, int64 payer)
+{
+	while (StreamPeek(s))
+	{
+		int64		p = DatumGetInt64(s->values[0]);
+
+		if (p == payer)
+			return true;
+		if (p > payer)
+			return false;
+		StreamNext(s);
+	}
+	return false;
+}
+
+/* ----------------------------------------------------------- per payer */
+
+typedef struct Target
+{
+	int64		id;
+	int			kind;			/* KIND_* */
+	bool		open;
+	bool		cancelled;
+	DateADT		due_on;
+	double		amount;
+	int64		balance;		/* cents */
+	int64		fine_bp;
+	int64		interest_bp;
+	int32		notice_day;
+	bool		has_contract;
+	int			plan;			/* PLAN_* */
+	bool		paid_by_person_null;
+	bool		paid_by_person;
+} Target;
+
+enum
+{
+	KIND_OTHER, KIND_PREMIUM, KIND_COPAY, KIND_PRIVATE, KIND_DISALLOWANCE, KIND_INSTALLMENT
+};
+enum
+{
+	PLAN_NULL, PLAN_OTHER, PLAN_INDIVIDUAL, PLAN_FAMILY, PLAN_MEMBERSHIP, PLAN_BUSINESS
+};
+
+typedef struct Late
+{
+	int64		id;
+	int32		days;
+} Late;
+
+typedef struct Span
+{
+	int64		id;
+	DateADT		opened_on;
+	DateADT		answered_on;
+	bool		answered_null;
+} Span;
+
+typedef struct Made
+{
+	int64		id;				/* invoice */
+	int64		n;				/* distinct contacts */
+} Made;
+
+/* growable arrays of one payer's rows */
+#define GROW(arr, n, cap) \
+	do { \
+		if ((n) == (cap)) \
+		{ \
+			(cap) = (cap) ? (cap) * 2 : 16; \
+			(arr) = (arr) ? repalloc((arr), sizeof(*(arr)) * (cap)) \
+						  : palloc(sizeof(*(arr)) * (cap)); \
+		} \
+	} while (0)
+
+static int
+KindCode(text *t)
+{
+	char	   *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(s, lit, len) == 0)
+	if (IS("premium"))
+		return KIND_PREMIUM;
+	if (IS("copay"))
+		return KIND_COPAY;
+	if (IS("private"))
+		return KIND_PRIVATE;
+	if (IS("disallowance"))
+		return KIND_DISALLOWANCE;
+	if (IS("installment"))
+		return KIND_INSTALLMENT;
+	return KIND_OTHER;
+}
+
+static int
+PlanCode(text *t)
+{
+	char	   *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (IS("individual"))
+		return PLAN_INDIVIDUAL;
+	if (IS("family"))
+		return PLAN_FAMILY;
+	if (IS("collective_membership"))
+		return PLAN_MEMBERSHIP;
+	if (IS("collective_business"))
+		return PLAN_BUSINESS;
+	return PLAN_OTHER;
+}
+
+static bool
+TextIs(Datum d, const char *lit)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+
+	return len == strlen(lit) && memcmp(VARDATA_ANY(t), lit, len) == 0;
+#undef IS
+}
+
+/* index of the first element with id >= id in a sorted array, by id */
+#define LOWER_BOUND(arr, n, key, out) \
+	do { \
+		int			lo_ = 0, hi_ = (n); \
+		while (lo_ < hi_) \
+		{ \
+			int			mid_ = (lo_ + hi_) / 2; \
+			if ((arr)[mid_].id < (key)) lo_ = mid_ + 1; else hi_ = mid_; \
+		} \
+		(out) = lo_; \
+	} while (0)
+
+/* date + interval '5 years', as a date (29 February becomes the 28th) */
+static DateADT
+PlusFiveYears(DateADT d)
+{
+	int			y,
+				m,
+				day;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	y += 5;
+	if (m == 2 && day == 29 && !isleap(y))
+		day = 28;
+	return date2j(y, m, day) - POSTGRES_EPOCH_JDATE;
+}
+
+static int
+SpanCmp(const void *a, const void *b)
+{
+	DateADT		x = ((const DateADT *) a)[0];
+	DateADT		y = ((const DateADT *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Days of [due_on + 1, max(due_on, as_of) + 1) on which one of the
+ * invoice's disputes was open (each from opened_on until answered_on, or
+ * until after as_of while unanswered), counted once; *open_now when one is
+ * open on as_of.  As cobranca.invoice_charges.
+ */
+static int32
+DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
+			 bool *open_now)
+{
+	DateADT    *iv = palloc(sizeof(DateADT) * 2 * Max(n, 1));
+	int			k = 0;
+	int32		days = 0;
+	DateADT		lo = due_on + 1;
+	DateADT		hi = Max(due_on, as_of) + 1;
+	DateADT		cur_lo = 0,
+				cur_hi = 0;
+	bool		have = false;
+
+	*open_now = false;
+	for (int j = 0; j < n; j++)
+	{
+		DateADT		o = spans[j].opened_on;
+		DateADT		e = spans[j].answered_null ? as_of + 1 : spans[j].answered_on;
+		DateADT		a,
+					b;
+
+		if (o <= as_of && (spans[j].answered_null || spans[j].answered_on > as_of))
+			*open_now = true;
+		e = Max(o, e);
+		a = Max(o, lo);
+		b = Min(e, hi);
+		if (a < b)
+		{
+			iv[2 * k] = a;
+			iv[2 * k + 1] = b;
+			k++;
+		}
+	}
+	qsort(iv, k, sizeof(DateADT) * 2, SpanCmp);
+	for (int j = 0; j < k; j++)
+	{
+		DateADT		a = iv[2 * j],
+					b = iv[2 * j + 1];
+
+		if (have && a <= cur_hi)
+			cur_hi = Max(cur_hi, b);
+		else
+		{
+			if (have)
+				days += cur_hi - cur_lo;
+			cur_lo = a;
+			cur_hi = b;
+			have = true;
+		}
+	}
+	if (have)
+		days += cur_hi - cur_lo;
+	pfree(iv);
+	return days;
+}
+
+PG_FUNCTION_INFO_V1(cobranca_score_invoices);
+
+/*
+ * score_invoices(invoice_ids bigint[], as_of date)
+ *   RETURNS TABLE (invoice_id bigint, model_id bigint, probability float8,
+ *                  updated_amount numeric, priority numeric)
+ */
+Datum
+cobranca_score_invoices(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *ids_arr = PG_GETARG_ARRAYTYPE_P(0);
+	Datum		ids = PointerGetDatum(ids_arr);
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+	MemoryContext payer_cxt;
+	MemoryContext old;
+	int64		model_id;
+	double	   *coef;
+	int			ncoef;
+	Oid			types2[2] = {INT8ARRAYOID, DATEOID};
+	Datum		args[2];
+	Stream		targets,
+				history,
+				pdisp,
+				idisp,
+				contacts;
+	Datum	   *payer_ids;
+	int			npayers = 0,
+				payers_cap = 1024;
+	ArrayType  *payers_arr;
+	int			save_nestlevel;
+	bool		small;
+
+	if (DATE_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("scores need a finite day"),
+				 errdetail("as_of is %s.", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(as_of))))));
+
+	small = ArrayGetNItems(ARR_NDIM(ids_arr), ARR_DIMS(ids_arr)) <= SMALL_CALL;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/*
+	 * The cursors are read to the end: plan them for the whole result, not
+	 * for the first rows; their estimates are right (the arrays are known),
+	 * and compiling them would cost more than running them.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("cursor_tuple_fraction", "1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/* the active model; none: no rows, as the SQL definition */
+	if (SPI_execute(model_sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading the score model failed");
+	if (SPI_processed == 0)
+	{
+		AtEOXact_GUC(true, save_nestlevel);
+		SPI_finish();
+		return (Datum) 0;
+	}
+	{
+		bool		isnull;
+		ArrayType  *a;
+		int			n;
+
+		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		a = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the active score model's coefficients must be a one-dimensional float8 array without nulls"),
+					 errdetail("score_model.id is %lld.", (long long) model_id)));
+		n = ARR_DIMS(a)[0];
+		coef = (double *) ARR_DATA_PTR(a);
+		ncoef = n;
+		SPI_freetuptable(SPI_tuptable);
+	}
+	CobrancaCheckModelSizes(ncoef, NFEATURES);
+
+	/* the invoices asked for, by payer; the payers' ids for the others */
+	args[0] = ids;
+	args[1] = DateADTGetDatum(as_of);
+	StreamOpen(&targets, Q_TARGETS, small, target_sql, 2, types2, args);
+	payer_ids = palloc(sizeof(Datum) * payers_cap);
+	{
+		/* one pass over the targets to know the payers: a second cursor */
+		Stream		t;
+
+		StreamOpen(&t, Q_PAYERS, small, payers_sql, 2, types2, args);
+		while (StreamPeek(&t))
+		{
+			if (npayers == payers_cap)
+			{
+				payers_cap *= 2;
+				payer_ids = repalloc_huge(payer_ids, sizeof(Datum) * payers_cap);
+			}
+			payer_ids[npayers++] = t.values[0];
+			StreamNext(&t);
+		}
+		StreamClose(&t);
+	}
+	payers_arr = construct_array(payer_ids, npayers, INT8OID, sizeof(int64),
+								 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	pfree(payer_ids);
+	args[0] = PointerGetDatum(payers_arr);
+	StreamOpen(&history, Q_HISTORY, small, history_sql, 2, types2, args);
+	StreamOpen(&pdisp, Q_PAYER_DISPUTES, small, payer_disputes_sql, 2, types2, args);
+	StreamOpen(&contacts, Q_CONTACTS, small, contacts_sql, 2, types2, args);
+	args[0] = ids;
+	StreamOpen(&idisp, Q_INVOICE_DISPUTES, small, invoice_disputes_sql, 1, types2, args);
+
+	payer_cxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca score payer",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	while (StreamPeek(&targets))
+	{
+		int64		payer = DatumGetInt64(targets.values[0]);
+		Target	   *tg = NULL;
+		Late	   *late = NULL;
+		Span	   *spans = NULL;
+		Made	   *made = NULL;
+		int			ntg = 0,
+					captg = 0,
+					nlate = 0,
+					caplate = 0,
+					nspans = 0,
+					capspans = 0,
+					nmade = 0,
+					capmade = 0;
+		int64		late_n = 0,
+					late_sum = 0,
+					open_disputes = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(payer_cxt);
+		old = MemoryContextSwitchTo(payer_cxt);
+
+		/* this payer's invoices asked for */
+		do
+		{
+			Target	   *t;
+			Datum	   *v = targets.values;
+			bool	   *nl = targets.nulls;
+
+			if (DatumGetInt64(v[0]) != payer)
+				break;
+			GROW(tg, ntg, captg);
+			t = &tg[ntg++];
+			t->id = DatumGetInt64(v[1]);
+			t->kind = KindCode(DatumGetTextPP(v[2]));
+			t->open = TextIs(v[3], "open");
+			t->cancelled = TextIs(v[3], "cancelled");
+			t->due_on = DatumGetDateADT(v[4]);
+			t->amount = DatumGetFloat8(v[5]);
+			t->balance = DatumGetInt64(v[6]);
+			t->fine_bp = DatumGetInt64(v[7]);
+			t->interest_bp = DatumGetInt64(v[8]);
+			t->notice_day = DatumGetInt32(v[9]);
+			t->has_contract = DatumGetBool(v[10]);
+			t->plan = nl[11] ? PLAN_NULL : PlanCode(DatumGetTextPP(v[11]));
+			t->paid_by_person_null = nl[12];
+			t->paid_by_person = nl[12] ? false : DatumGetBool(v[12]);
+			if (DATE_NOT_FINITE(t->due_on))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("scores need finite due dates"),
+						 errdetail("invoice.due_on of invoice %lld is not finite.", (long long) t->id)));
+			StreamNext(&targets);
+		} while (StreamPeek(&targets));
+
+		/* history: days late of the payer's invoices due in the 12 months */
+		if (StreamAtPayer(&history, payer))
+			do
+			{
+				int32		d;
+
+				if (DatumGetInt64(history.values[0]) != payer)
+					break;
+				d = DatumGetInt32(history.values[2]);
+				GROW(late, nlate, caplate);
+				late[nlate].id = DatumGetInt64(history.values[1]);
+				late[nlate].days = d;
+				nlate++;
+				if (d > 0)
+				{
+					late_n++;
+					late_sum += d;
+				}
+				StreamNext(&history);
+			} while (StreamPeek(&history));
+
+		if (StreamAtPayer(&pdisp, payer))
+		{
+			open_disputes = DatumGetInt64(pdisp.values[1]);
+			StreamNext(&pdisp);
+		}
+
+		if (StreamAtPayer(&idisp, payer))
+			do
+			{
+				Span	   *s;
+
+				if (DatumGetInt64(idisp.values[0]) != payer)
+					break;
+				GROW(spans, nspans, capspans);
+				s = &spans[nspans++];
+				s->id = DatumGetInt64(idisp.values[1]);
+				s->opened_on = DatumGetDateADT(idisp.values[2]);
+				s->answered_null = idisp.nulls[3];
+				s->answered_on = idisp.nulls[3] ? 0 : DatumGetDateADT(idisp.values[3]);
+				StreamNext(&idisp);
+			} while (StreamPeek(&idisp));
+
+		/* contacts: (invoice, contact) sorted; distinct contacts per invoice */
+		if (StreamAtPayer(&contacts, payer))
+		{
+			int64		last_contact = 0;
+
+			do
+			{
+				int64		inv,
+							ct;
+
+				if (DatumGetInt64(contacts.values[0]) != payer)
+					break;
+				if (contacts.nulls[1])
+				{
+					StreamNext(&contacts);
+					continue;
+				}
+				inv = DatumGetInt64(contacts.values[1]);
+				ct = DatumGetInt64(contacts.values[2]);
+				if (nmade > 0 && made[nmade - 1].id == inv)
+				{
+					if (ct != last_contact)
+						made[nmade - 1].n++;
+				}
+				else
+				{
+					GROW(made, nmade, capmade);
+					made[nmade].id = inv;
+					made[nmade].n = 1;
+					nmade++;
+				}
+				last_contact = ct;
+				StreamNext(&contacts);
+			} while (StreamPeek(&contacts));
+		}
+
+		/* score each invoice */
+		for (int k = 0; k < ntg; k++)
+		{
+			Target	   *t = &tg[k];
+			double		x[NFEATURES];
+			int64		own_n = late_n,
+						own_sum = late_sum;
+			int			pos;
+			int			sfirst,
+						slast;
+			int64		ncontacts = 0;
+			double		probability;
+			int32		disputed_days;
+			bool		open_now;
+			int64		fine = 0,
+						interest = 0,
+						principal,
+						total;
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			/* the payer's other invoices: leave this one out */
+			LOWER_BOUND(late, nlate, t->id, pos);
+			if (pos < nlate && late[pos].id == t->id && late[pos].days > 0)
+			{
+				own_n--;
+				own_sum -= late[pos].days;
+			}
+			LOWER_BOUND(made, nmade, t->id, pos);
+			if (pos < nmade && made[pos].id == t->id)
+				ncontacts = made[pos].n;
+
+			x[0] = log(1 + (double) Max(as_of - t->due_on, 0));
+			x[1] = log(1 + t->amount);
+			x[2] = t->kind == KIND_COPAY;
+			x[3] = t->kind == KIND_PRIVATE;
+			x[4] = t->kind == KIND_DISALLOWANCE;
+			x[5] = t->kind == KIND_INSTALLMENT;
+			x[6] = (double) own_n;
+			x[7] = own_n > 0 ? (double) own_sum / (double) own_n / 30 : 0;
+			x[8] = (double) open_disputes;
+			x[9] = t->plan == PLAN_FAMILY;
+			x[10] = t->plan == PLAN_MEMBERSHIP;
+			x[11] = t->plan == PLAN_BUSINESS;
+			x[12] = t->plan == PLAN_NULL;
+			x[13] = (double) ncontacts;
+			probability = CobrancaLogisticScore(coef, ncoef, x, NFEATURES);
+
+			/* updated amount: cobranca.invoice_charges */
+			LOWER_BOUND(spans, nspans, t->id, sfirst);
+			for (slast = sfirst; slast < nspans && spans[slast].id == t->id; slast++)
+				;
+			disputed_days = DisputedDays(spans + sfirst, slast - sfirst, t->due_on,
+										 as_of, &open_now);
+			principal = t->cancelled ? 0 : Max(t->balance, 0);
+			if (as_of > t->due_on)
+				CobrancaLateCharges(principal, Max((as_of - t->due_on) - Max(disputed_days, 0), 0),
+									t->fine_bp, t->interest_bp, !open_now,
+									&fine, &interest);
+			total = principal + fine + interest;
+
+			values[0] = Int64GetDatum(t->id);
+			values[1] = Int64GetDatum(model_id);
+			values[2] = Float8GetDatum(probability);
+			values[3] = NumericGetDatum(int64_div_fast_to_numeric(total, 2));
+			if (!t->open)
+				values[4] = NumericGetDatum(int64_to_numeric(0));
+			else
+			{
+				/* rn593: premium of a contract a person pays (NULL unknown) */
+				bool		rn593_null = false;
+				bool		rn593 = false;
+
+				if (t->kind == KIND_PREMIUM)
+				{
+					if (t->plan == PLAN_INDIVIDUAL || t->plan == PLAN_FAMILY)
+						rn593 = true;
+					else if (t->paid_by_person_null)
+						rn593_null = true;	/* x IN (...) false/null OR null */
+					else
+						rn593 = t->paid_by_person;
+					if (!rn593 && t->plan == PLAN_NULL && !rn593_null)
+						rn593_null = true;
+				}
+				if (rn593_null)
+					nulls[4] = true;
+				else
+				{
+					double		prio = CobrancaPriority(probability, (double) total,
+													   PlusFiveYears(t->due_on) - as_of,
+													   as_of - t->due_on, rn593,
+													   t->notice_day);
+
+					values[4] = NumericGetDatum(int64_div_fast_to_numeric((int64) llround(prio), 2));
+				}
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextSwitchTo(old);
+	}
+
+	StreamClose(&targets);
+	StreamClose(&history);
+	StreamClose(&pdisp);
+	StreamClose(&idisp);
+	StreamClose(&contacts);
+	MemoryContextDelete(payer_cxt);
+	AtEOXact_GUC(true, save_nestlevel);
+	SPI_finish();
+	return (Datum) 0;
+}
