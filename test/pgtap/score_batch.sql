@@ -2,7 +2,7 @@
 -- definitions give: score_features, the active model through
 -- cobranca.logistic, invoice_charges and priority_value.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 -- a portfolio with every case the features and charges distinguish,
 -- written directly (no bookkeeping triggers: states are set as they are)
@@ -13,7 +13,7 @@ INSERT INTO cobranca.creditor (name, document, kind, ans_registry, city, uf, fin
 INSERT INTO cobranca.portfolio (creditor_id, name) SELECT id, 'lote ' || id FROM cobranca.creditor;
 INSERT INTO cobranca.payer (creditor_id, portfolio_id, external_id, document, name)
   SELECT c.id, p.id, 'L' || g, '***.000.000-**', 'Pagador ' || g
-    FROM generate_series(1, 60) g
+    FROM generate_series(1, 100) g
     JOIN cobranca.creditor c ON c.document = CASE WHEN g % 3 = 0 THEN '60574652000161' ELSE '11222333000181' END
     JOIN cobranca.portfolio p ON p.creditor_id = c.id;
 -- contracts of every type for most payers; some without one
@@ -111,6 +111,10 @@ SELECT is((SELECT pg_temp.differences(ids, '2024-10-01') FROM all_ids), 0::bigin
           'the same on 2024-10-01 (most invoices not yet due)');
 SELECT is((SELECT pg_temp.differences(ids, '2029-03-01') FROM all_ids), 0::bigint,
           'the same on 2029-03-01 (limitation near for the oldest)');
+-- a call for many invoices but few of all: the payers' rows probed, not scanned
+ANALYZE cobranca.invoice;
+SELECT is((SELECT pg_temp.differences((SELECT array_agg(x) FROM unnest(ids) x WHERE x % 11 = 3), '2025-06-30') FROM all_ids),
+          0::bigint, 'every eleventh invoice (between the small and the scanning calls): the same');
 SELECT is((SELECT pg_temp.differences(ids[10:30] || ids[10:12] || ARRAY[NULL, -1]::bigint[], '2025-06-30') FROM all_ids),
           0::bigint, 'duplicate, null and unknown ids behave the same');
 SELECT is((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids[10:30] || ids[10:12] || ARRAY[NULL, -1]::bigint[], '2025-06-30')),
