@@ -26,6 +26,16 @@
 
 #include <math.h>
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "executor/tuptable.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "executor/executor.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -453,6 +463,678 @@ DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 	return days;
 }
 
+typedef struct Model
+{
+	int64		id;
+	double	   *coef;
+	int			ncoef;
+} Model;
+
+/*
+ * One result row: the features (late_n and late_sum are those of the
+ * payer's other invoices), the model, cobranca.invoice_charges and
+ * cobranca.priority_value.
+ */
+static void
+EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as_of,
+		  int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
+		  const Span *spans, int nspans)
+{
+	double		x[NFEATURES];
+	double		probability;
+	int32		disputed_days;
+	bool		open_now;
+	int64		fine = 0,
+				interest = 0,
+				principal,
+				total;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	x[0] = log(1 + (double) Max(as_of - t->due_on, 0));
+	x[1] = log(1 + t->amount);
+	x[2] = t->kind == KIND_COPAY;
+	x[3] = t->kind == KIND_PRIVATE;
+	x[4] = t->kind == KIND_DISALLOWANCE;
+	x[5] = t->kind == KIND_INSTALLMENT;
+	x[6] = (double) own_n;
+	x[7] = own_n > 0 ? (double) own_sum / (double) own_n / 30 : 0;
+	x[8] = (double) open_disputes;
+	x[9] = t->plan == PLAN_FAMILY;
+	x[10] = t->plan == PLAN_MEMBERSHIP;
+	x[11] = t->plan == PLAN_BUSINESS;
+	x[12] = t->plan == PLAN_NULL;
+	x[13] = (double) ncontacts;
+	probability = CobrancaLogisticScore(model->coef, model->ncoef, x, NFEATURES);
+
+	/* updated amount: cobranca.invoice_charges */
+	disputed_days = DisputedDays(spans, nspans, t->due_on, as_of, &open_now);
+	principal = t->cancelled ? 0 : Max(t->balance, 0);
+	if (as_of > t->due_on)
+		CobrancaLateCharges(principal, Max((as_of - t->due_on) - Max(disputed_days, 0), 0),
+							t->fine_bp, t->interest_bp, !open_now,
+							&fine, &interest);
+	total = principal + fine + interest;
+
+	values[0] = Int64GetDatum(t->id);
+	values[1] = Int64GetDatum(model->id);
+	values[2] = Float8GetDatum(probability);
+	values[3] = NumericGetDatum(int64_div_fast_to_numeric(total, 2));
+	if (!t->open)
+		values[4] = NumericGetDatum(int64_to_numeric(0));
+	else
+	{
+		/* rn593: premium of a contract a person pays (NULL unknown) */
+		bool		rn593_null = false;
+		bool		rn593 = false;
+
+		if (t->kind == KIND_PREMIUM)
+		{
+			if (t->plan == PLAN_INDIVIDUAL || t->plan == PLAN_FAMILY)
+				rn593 = true;
+			else if (t->paid_by_person_null)
+				rn593_null = true;	/* x IN (...) false/null OR null */
+			else
+				rn593 = t->paid_by_person;
+			if (!rn593 && t->plan == PLAN_NULL && !rn593_null)
+				rn593_null = true;
+		}
+		if (rn593_null)
+			nulls[4] = true;
+		else
+		{
+			double		prio = CobrancaPriority(probability, (double) total,
+											   PlusFiveYears(t->due_on) - as_of,
+											   as_of - t->due_on, rn593,
+											   t->notice_day);
+
+			values[4] = NumericGetDatum(int64_div_fast_to_numeric((int64) llround(prio), 2));
+		}
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* ------------------------------------------------------- the direct path */
+
+/*
+ * Without row security to apply (the jobs run as the owner; superusers),
+ * scoring a good part of the portfolio reads the tables straight, in one
+ * sequential scan each, and keys them in hash tables: no executor, no
+ * sorts.  Same snapshot, same rows, same results as the statements above.
+ */
+
+/* open addressing, int64 key -> int32 value; key 0 is never used by an id */
+typedef struct IdMap
+{
+	uint32		mask;
+	int64	   *keys;
+	int32	   *vals;
+} IdMap;
+
+static void
+IdMapInit(IdMap *m, int64 n)
+{
+	uint64		cap = 64;
+
+	while (cap < (uint64) n * 2)
+		cap <<= 1;
+	m->mask = (uint32) (cap - 1);
+	m->keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * cap);
+	memset(m->keys, 0, sizeof(int64) * cap);
+	m->vals = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * cap);
+}
+
+static inline uint32
+IdHash(int64 k)
+{
+	uint64		h = (uint64) k * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return (uint32) (h >> 32);
+}
+
+/* the slot of key; *found tells whether it is there */
+static inline uint32
+IdMapSlot(const IdMap *m, int64 k, bool *found)
+{
+	uint32		i = IdHash(k) & m->mask;
+
+	while (m->keys[i] != 0)
+	{
+		if (m->keys[i] == k)
+		{
+			*found = true;
+			return i;
+		}
+		i = (i + 1) & m->mask;
+	}
+	*found = false;
+	return i;
+}
+
+static inline int32
+IdMapGet(const IdMap *m, int64 k)
+{
+	bool		found;
+	uint32		i;
+
+	if (k == 0)
+		return -1;
+	i = IdMapSlot(m, k, &found);
+	return found ? m->vals[i] : -1;
+}
+
+typedef struct PayerStat
+{
+	int64		late_n;
+	int64		late_sum;
+	int64		open_disputes;
+} PayerStat;
+
+typedef struct DirectTarget
+{
+	Target		t;
+	int64		payer_id;
+	int64		contract_id;	/* 0: none */
+	int32		creditor;		/* index into the creditors; -1 unknown */
+	int32		copies;			/* times asked for */
+	int32		late_days;		/* own days late, when it counts in the history */
+	bool		in_history;
+	bool		seen;
+	int64		ncontacts;
+} DirectTarget;
+
+typedef struct CreditorRates
+{
+	int64		id;
+	int64		fine_bp;
+	int64		interest_bp;
+	int32		notice_day;
+} CreditorRates;
+
+static int
+SpanIdCmp(const void *a, const void *b)
+{
+	const Span *x = (const Span *) a;
+	const Span *y = (const Span *) b;
+
+	if (x->id != y->id)
+		return (x->id > y->id) - (x->id < y->id);
+	return (x->opened_on > y->opened_on) - (x->opened_on < y->opened_on);
+}
+
+static AttrNumber
+Att(Relation rel, const char *name)
+{
+	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
+
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "column %s.%s not found", RelationGetRelationName(rel), name);
+	return a;
+}
+
+/* cents of a numeric with at most two decimals */
+static int64
+Cents(Datum n)
+{
+	static Numeric hundred = NULL;
+
+	if (hundred == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		hundred = int64_to_numeric(100);
+		MemoryContextSwitchTo(old);
+	}
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumericGetDatum(numeric_mul_opt_error(DatumGetNumeric(n),
+																				   hundred, NULL))));
+}
+
+static Oid
+CobrancaRel(const char *name)
+{
+	return get_relname_relid(name, get_namespace_oid("cobranca", false));
+}
+
+/* true when the caller may read the tables and no row security applies */
+static bool
+DirectAllowed(void)
+{
+	static const char *const tables[] = {"invoice", "creditor", "contract", "dispute", "contact"};
+
+	for (int i = 0; i < lengthof(tables); i++)
+	{
+		Oid			relid = CobrancaRel(tables[i]);
+
+		if (!OidIsValid(relid) ||
+			pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+			check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+			return false;
+	}
+	return true;
+}
+
+static void
+ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateADT as_of)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			nelems;
+	IdMap		tmap,
+				pmap,
+				cmap;
+	DirectTarget *tg;
+	int			ntg = 0;
+	PayerStat  *ps;
+	int			nps = 0,
+				capps = 1024;
+	CreditorRates *cr;
+	int			ncr = 0;
+	Span	   *spans;
+	int			nspans = 0,
+				capspans = 64;
+	int8	   *cplan;
+	int8	   *cpbp;			/* paid_by_person: -1 null, 0, 1 */
+	int			ncontracts = 0;
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Snapshot	snap = GetActiveSnapshot();
+
+	/* the invoices asked for */
+	deconstruct_array(ids_arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &enulls, &nelems);
+	IdMapInit(&tmap, nelems);
+	tg = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DirectTarget) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+	{
+		int64		id;
+		bool		found;
+		uint32		slotno;
+
+		if (enulls[i])
+			continue;
+		id = DatumGetInt64(elems[i]);
+		if (id == 0)
+			continue;			/* never an invoice id (identity from 1) */
+		slotno = IdMapSlot(&tmap, id, &found);
+		if (found)
+		{
+			tg[tmap.vals[slotno]].copies++;
+			continue;
+		}
+		tmap.keys[slotno] = id;
+		tmap.vals[slotno] = ntg;
+		memset(&tg[ntg], 0, sizeof(DirectTarget));
+		tg[ntg].t.id = id;
+		tg[ntg].copies = 1;
+		tg[ntg].creditor = -1;
+		ntg++;
+	}
+
+	/* creditors: their rates */
+	rel = table_open(CobrancaRel("creditor"), AccessShareLock);
+	{
+		AttrNumber	a_id = Att(rel, "id"),
+					a_fine = Att(rel, "fine_pct"),
+					a_int = Att(rel, "interest_month_pct"),
+					a_nd = Att(rel, "notice_day");
+		int			cap = 16;
+
+		cr = palloc(sizeof(CreditorRates) * cap);
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+
+			if (ncr == cap)
+			{
+				cap *= 2;
+				cr = repalloc(cr, sizeof(CreditorRates) * cap);
+			}
+			cr[ncr].id = DatumGetInt64(slot_getattr(slot, a_id, &isnull));
+			cr[ncr].fine_bp = Cents(slot_getattr(slot, a_fine, &isnull));
+			cr[ncr].interest_bp = Cents(slot_getattr(slot, a_int, &isnull));
+			cr[ncr].notice_day = DatumGetInt32(slot_getattr(slot, a_nd, &isnull));
+			ncr++;
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+
+	/* disputes, by invoice */
+	spans = palloc(sizeof(Span) * capspans);
+	rel = table_open(CobrancaRel("dispute"), AccessShareLock);
+	{
+		AttrNumber	a_inv = Att(rel, "invoice_id"),
+					a_op = Att(rel, "opened_on"),
+					a_ans = Att(rel, "answered_on");
+
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		d;
+
+			if (nspans == capspans)
+			{
+				capspans *= 2;
+				spans = repalloc_huge(spans, sizeof(Span) * capspans);
+			}
+			spans[nspans].id = DatumGetInt64(slot_getattr(slot, a_inv, &isnull));
+			spans[nspans].opened_on = DatumGetDateADT(slot_getattr(slot, a_op, &isnull));
+			d = slot_getattr(slot, a_ans, &isnull);
+			spans[nspans].answered_null = isnull;
+			spans[nspans].answered_on = isnull ? 0 : DatumGetDateADT(d);
+			nspans++;
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+	qsort(spans, nspans, sizeof(Span), SpanIdCmp);
+
+	/* invoices: the targets, and the history and open disputes of every payer */
+	IdMapInit(&pmap, 1024);
+	ps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * capps);
+	rel = table_open(CobrancaRel("invoice"), AccessShareLock);
+	{
+		AttrNumber	a_id = Att(rel, "id"),
+					a_payer = Att(rel, "payer_id"),
+					a_status = Att(rel, "status"),
+					a_due = Att(rel, "due_on"),
+					a_paid = Att(rel, "paid_on"),
+					a_kind = Att(rel, "kind"),
+					a_amount = Att(rel, "amount"),
+					a_balance = Att(rel, "balance"),
+					a_cred = Att(rel, "creditor_id"),
+					a_contract = Att(rel, "contract_id");
+		int			pcount = 0;
+
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			int64		id = DatumGetInt64(slot_getattr(slot, a_id, &isnull));
+			int64		payer = DatumGetInt64(slot_getattr(slot, a_payer, &isnull));
+			Datum		status = slot_getattr(slot, a_status, &isnull);
+			DateADT		due = DatumGetDateADT(slot_getattr(slot, a_due, &isnull));
+			bool		cancelled = TextIs(status, "cancelled");
+			bool		hist = !cancelled && due >= as_of - 365 && due < as_of;
+			int32		late = 0;
+			int			sfirst = -1;
+			int64		ndisp = 0;
+			int32		ti;
+			PayerStat  *p = NULL;
+
+			CHECK_FOR_INTERRUPTS();
+			if (hist)
+			{
+				Datum		paid = slot_getattr(slot, a_paid, &isnull);
+				DateADT		until = isnull ? as_of : Min(DatumGetDateADT(paid), as_of);
+
+				late = until - due;
+			}
+			if (nspans > 0)
+			{
+				LOWER_BOUND(spans, nspans, id, sfirst);
+				for (int j = sfirst; j < nspans && spans[j].id == id; j++)
+					if (spans[j].opened_on <= as_of &&
+						(spans[j].answered_null || spans[j].answered_on > as_of))
+						ndisp++;
+			}
+			ti = IdMapGet(&tmap, id);
+			if ((hist && late > 0) || ndisp > 0 || ti >= 0)
+			{
+				bool		found;
+				uint32		slotno;
+
+				if ((uint32) (pcount + 1) * 2 > pmap.mask)
+				{
+					/* grow: rehash */
+					IdMap		old = pmap;
+
+					IdMapInit(&pmap, (int64) (old.mask + 1));
+					for (uint32 k = 0; k <= old.mask; k++)
+						if (old.keys[k] != 0)
+						{
+							uint32		s2 = IdMapSlot(&pmap, old.keys[k], &found);
+
+							pmap.keys[s2] = old.keys[k];
+							pmap.vals[s2] = old.vals[k];
+						}
+					pfree(old.keys);
+					pfree(old.vals);
+				}
+				slotno = IdMapSlot(&pmap, payer, &found);
+				if (!found)
+				{
+					if (nps == capps)
+					{
+						capps *= 2;
+						ps = repalloc_huge(ps, sizeof(PayerStat) * capps);
+					}
+					memset(&ps[nps], 0, sizeof(PayerStat));
+					pmap.keys[slotno] = payer;
+					pmap.vals[slotno] = nps++;
+					pcount++;
+				}
+				p = &ps[pmap.vals[slotno]];
+				if (hist && late > 0)
+				{
+					p->late_n++;
+					p->late_sum += late;
+				}
+				p->open_disputes += ndisp;
+			}
+			if (ti >= 0)
+			{
+				DirectTarget *d = &tg[ti];
+				Datum		v;
+				int64		cred;
+
+				d->seen = true;
+				d->payer_id = payer;
+				d->in_history = hist && late > 0;
+				d->late_days = late;
+				d->t.kind = KindCode(DatumGetTextPP(slot_getattr(slot, a_kind, &isnull)));
+				d->t.open = TextIs(status, "open");
+				d->t.cancelled = cancelled;
+				d->t.due_on = due;
+				if (DATE_NOT_FINITE(due))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							 errmsg("scores need finite due dates"),
+							 errdetail("invoice.due_on of invoice %lld is not finite.", (long long) id)));
+				/* amount::float8: the nearest double to the decimal, as cents / 100 */
+				d->t.amount = (double) Cents(slot_getattr(slot, a_amount, &isnull)) / 100.0;
+				d->t.balance = Cents(slot_getattr(slot, a_balance, &isnull));
+				cred = DatumGetInt64(slot_getattr(slot, a_cred, &isnull));
+				for (int c = 0; c < ncr; c++)
+					if (cr[c].id == cred)
+						d->creditor = c;
+				v = slot_getattr(slot, a_contract, &isnull);
+				d->contract_id = isnull ? 0 : DatumGetInt64(v);
+			}
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+
+	/* contracts of the targets */
+	IdMapInit(&cmap, ntg);
+	for (int i = 0; i < ntg; i++)
+		if (tg[i].seen && tg[i].contract_id != 0)
+		{
+			bool		found;
+			uint32		slotno = IdMapSlot(&cmap, tg[i].contract_id, &found);
+
+			if (!found)
+			{
+				cmap.keys[slotno] = tg[i].contract_id;
+				cmap.vals[slotno] = ncontracts++;
+			}
+		}
+	cplan = palloc(Max(ncontracts, 1));
+	cpbp = palloc(Max(ncontracts, 1));
+	for (int i = 0; i < ncontracts; i++)
+	{
+		cplan[i] = PLAN_NULL;	/* a contract not seen: as a missing one */
+		cpbp[i] = -1;
+	}
+	if (ncontracts > 0)
+	{
+		rel = table_open(CobrancaRel("contract"), AccessShareLock);
+		{
+			AttrNumber	a_id = Att(rel, "id"),
+						a_plan = Att(rel, "plan_type"),
+						a_pbp = Att(rel, "paid_by_person");
+
+			scan = table_beginscan(rel, snap, 0, NULL);
+			slot = table_slot_create(rel, NULL);
+			while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+			{
+				bool		isnull;
+				int32		ci = IdMapGet(&cmap, DatumGetInt64(slot_getattr(slot, a_id, &isnull)));
+				Datum		v;
+
+				if (ci < 0)
+					continue;
+				v = slot_getattr(slot, a_plan, &isnull);
+				cplan[ci] = isnull ? PLAN_NULL : PlanCode(DatumGetTextPP(v));
+				v = slot_getattr(slot, a_pbp, &isnull);
+				cpbp[ci] = isnull ? -1 : (DatumGetBool(v) ? 1 : 0);
+			}
+			ExecDropSingleTupleTableSlot(slot);
+			table_endscan(scan);
+		}
+		table_close(rel, AccessShareLock);
+	}
+
+	/* contacts made before the day, per invoice of the same payer */
+	rel = table_open(CobrancaRel("contact"), AccessShareLock);
+	{
+		AttrNumber	a_payer = Att(rel, "payer_id"),
+					a_ids = Att(rel, "invoice_ids"),
+					a_status = Att(rel, "status"),
+					a_on = Att(rel, "contact_on");
+
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		st = slot_getattr(slot, a_status, &isnull);
+			Datum		v;
+			ArrayType  *arr;
+			int64	   *vals;
+			int			n;
+			int64		payer;
+
+			CHECK_FOR_INTERRUPTS();
+			if (TextIs(st, "scheduled") || TextIs(st, "cancelled"))
+				continue;
+			if (DatumGetDateADT(slot_getattr(slot, a_on, &isnull)) >= as_of)
+				continue;
+			v = slot_getattr(slot, a_ids, &isnull);
+			if (isnull)
+				continue;
+			payer = DatumGetInt64(slot_getattr(slot, a_payer, &isnull));
+			arr = DatumGetArrayTypeP(v);
+			if (ARR_HASNULL(arr) || ARR_NDIM(arr) == 0)
+			{
+				/* rare: element by element */
+				Datum	   *es;
+				bool	   *ns;
+
+				deconstruct_array(arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+								  &es, &ns, &n);
+				for (int j = 0; j < n; j++)
+				{
+					int32		ti;
+					bool		dup = false;
+
+					if (ns[j])
+						continue;
+					for (int k = 0; k < j; k++)
+						if (!ns[k] && es[k] == es[j])
+							dup = true;
+					ti = dup ? -1 : IdMapGet(&tmap, DatumGetInt64(es[j]));
+					if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
+						tg[ti].ncontacts++;
+				}
+				continue;
+			}
+			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			vals = (int64 *) ARR_DATA_PTR(arr);
+			for (int j = 0; j < n; j++)
+			{
+				int32		ti;
+				bool		dup = false;
+
+				for (int k = 0; k < j; k++)
+					if (vals[k] == vals[j])
+						dup = true;
+				ti = dup ? -1 : IdMapGet(&tmap, vals[j]);
+				if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
+					tg[ti].ncontacts++;
+			}
+			if ((Pointer) arr != DatumGetPointer(v))
+				pfree(arr);
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+
+	/* the scores */
+	for (int i = 0; i < ntg; i++)
+	{
+		DirectTarget *d = &tg[i];
+		PayerStat  *p;
+		int64		own_n,
+					own_sum;
+		int			sfirst = 0,
+					slast;
+
+		if (!d->seen || d->creditor < 0)
+			continue;			/* unknown invoice (or creditor): no row */
+		p = &ps[IdMapGet(&pmap, d->payer_id)];
+		own_n = p->late_n - (d->in_history ? 1 : 0);
+		own_sum = p->late_sum - (d->in_history ? d->late_days : 0);
+		d->t.fine_bp = cr[d->creditor].fine_bp;
+		d->t.interest_bp = cr[d->creditor].interest_bp;
+		d->t.notice_day = cr[d->creditor].notice_day;
+		d->t.has_contract = d->contract_id != 0;
+		if (d->contract_id != 0)
+		{
+			int32		ci = IdMapGet(&cmap, d->contract_id);
+
+			d->t.plan = cplan[ci];
+			d->t.paid_by_person_null = cpbp[ci] < 0;
+			d->t.paid_by_person = cpbp[ci] > 0;
+		}
+		else
+		{
+			d->t.plan = PLAN_NULL;
+			d->t.paid_by_person_null = true;
+			d->t.paid_by_person = false;
+		}
+		if (nspans > 0)
+			LOWER_BOUND(spans, nspans, d->t.id, sfirst);
+		for (slast = sfirst; slast < nspans && spans[slast].id == d->t.id; slast++)
+			;
+		for (int c = 0; c < d->copies; c++)
+			EmitScore(rsinfo, model, &d->t, as_of, own_n, own_sum, p->open_disputes,
+					  d->ncontacts, spans + sfirst, slast - sfirst);
+	}
+}
+
 PG_FUNCTION_INFO_V1(cobranca_score_invoices);
 
 /*
@@ -469,9 +1151,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 	DateADT		as_of = PG_GETARG_DATEADT(1);
 	MemoryContext payer_cxt;
 	MemoryContext old;
-	int64		model_id;
-	double	   *coef;
-	int			ncoef;
+	Model		model;
 	Oid			types2[2] = {INT8ARRAYOID, DATEOID};
 	Datum		args[2];
 	Stream		targets,
@@ -526,24 +1206,23 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 		ArrayType  *a;
 		int			n;
 
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		model.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		a = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		if (ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the active score model's coefficients must be a one-dimensional float8 array without nulls"),
-					 errdetail("score_model.id is %lld.", (long long) model_id)));
+					 errdetail("score_model.id is %lld.", (long long) model.id)));
 		n = ARR_DIMS(a)[0];
-		coef = (double *) ARR_DATA_PTR(a);
-		ncoef = n;
+		model.coef = (double *) ARR_DATA_PTR(a);
+		model.ncoef = n;
 		SPI_freetuptable(SPI_tuptable);
 	}
-	CobrancaCheckModelSizes(ncoef, NFEATURES);
+	CobrancaCheckModelSizes(model.ncoef, NFEATURES);
 
 	/* the invoices asked for, by payer; the payers' ids for the others */
 	args[0] = ids;
 	args[1] = DateADTGetDatum(as_of);
-	StreamOpen(&targets, Q_TARGETS, small, target_sql, 2, types2, args);
 	if (!small)
 	{
 		bool		isnull;
@@ -557,6 +1236,14 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 		scan = isnull || nids >= SCAN_SHARE * DatumGetFloat4(reltuples);
 		SPI_freetuptable(SPI_tuptable);
 	}
+	if (scan && DirectAllowed())
+	{
+		ScoreDirect(rsinfo, &model, ids_arr, as_of);
+		AtEOXact_GUC(true, save_nestlevel);
+		SPI_finish();
+		return (Datum) 0;
+	}
+	StreamOpen(&targets, Q_TARGETS, small, target_sql, 2, types2, args);
 	if (scan)
 	{
 		StreamOpen(&history, Q_HISTORY, false, history_all_sql, 2, types2, args);
@@ -734,22 +1421,12 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 		for (int k = 0; k < ntg; k++)
 		{
 			Target	   *t = &tg[k];
-			double		x[NFEATURES];
 			int64		own_n = late_n,
 						own_sum = late_sum;
 			int			pos;
 			int			sfirst,
 						slast;
 			int64		ncontacts = 0;
-			double		probability;
-			int32		disputed_days;
-			bool		open_now;
-			int64		fine = 0,
-						interest = 0,
-						principal,
-						total;
-			Datum		values[5];
-			bool		nulls[5] = {false, false, false, false, false};
 
 			/* the payer's other invoices: leave this one out */
 			LOWER_BOUND(late, nlate, t->id, pos);
@@ -761,72 +1438,11 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			LOWER_BOUND(made, nmade, t->id, pos);
 			if (pos < nmade && made[pos].id == t->id)
 				ncontacts = made[pos].n;
-
-			x[0] = log(1 + (double) Max(as_of - t->due_on, 0));
-			x[1] = log(1 + t->amount);
-			x[2] = t->kind == KIND_COPAY;
-			x[3] = t->kind == KIND_PRIVATE;
-			x[4] = t->kind == KIND_DISALLOWANCE;
-			x[5] = t->kind == KIND_INSTALLMENT;
-			x[6] = (double) own_n;
-			x[7] = own_n > 0 ? (double) own_sum / (double) own_n / 30 : 0;
-			x[8] = (double) open_disputes;
-			x[9] = t->plan == PLAN_FAMILY;
-			x[10] = t->plan == PLAN_MEMBERSHIP;
-			x[11] = t->plan == PLAN_BUSINESS;
-			x[12] = t->plan == PLAN_NULL;
-			x[13] = (double) ncontacts;
-			probability = CobrancaLogisticScore(coef, ncoef, x, NFEATURES);
-
-			/* updated amount: cobranca.invoice_charges */
 			LOWER_BOUND(spans, nspans, t->id, sfirst);
 			for (slast = sfirst; slast < nspans && spans[slast].id == t->id; slast++)
 				;
-			disputed_days = DisputedDays(spans + sfirst, slast - sfirst, t->due_on,
-										 as_of, &open_now);
-			principal = t->cancelled ? 0 : Max(t->balance, 0);
-			if (as_of > t->due_on)
-				CobrancaLateCharges(principal, Max((as_of - t->due_on) - Max(disputed_days, 0), 0),
-									t->fine_bp, t->interest_bp, !open_now,
-									&fine, &interest);
-			total = principal + fine + interest;
-
-			values[0] = Int64GetDatum(t->id);
-			values[1] = Int64GetDatum(model_id);
-			values[2] = Float8GetDatum(probability);
-			values[3] = NumericGetDatum(int64_div_fast_to_numeric(total, 2));
-			if (!t->open)
-				values[4] = NumericGetDatum(int64_to_numeric(0));
-			else
-			{
-				/* rn593: premium of a contract a person pays (NULL unknown) */
-				bool		rn593_null = false;
-				bool		rn593 = false;
-
-				if (t->kind == KIND_PREMIUM)
-				{
-					if (t->plan == PLAN_INDIVIDUAL || t->plan == PLAN_FAMILY)
-						rn593 = true;
-					else if (t->paid_by_person_null)
-						rn593_null = true;	/* x IN (...) false/null OR null */
-					else
-						rn593 = t->paid_by_person;
-					if (!rn593 && t->plan == PLAN_NULL && !rn593_null)
-						rn593_null = true;
-				}
-				if (rn593_null)
-					nulls[4] = true;
-				else
-				{
-					double		prio = CobrancaPriority(probability, (double) total,
-													   PlusFiveYears(t->due_on) - as_of,
-													   as_of - t->due_on, rn593,
-													   t->notice_day);
-
-					values[4] = NumericGetDatum(int64_div_fast_to_numeric((int64) llround(prio), 2));
-				}
-			}
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			EmitScore(rsinfo, &model, t, as_of, own_n, own_sum, open_disputes, ncontacts,
+					  spans + sfirst, slast - sfirst);
 		}
 		MemoryContextSwitchTo(old);
 	}

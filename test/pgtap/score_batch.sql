@@ -2,7 +2,7 @@
 -- definitions give: score_features, the active model through
 -- cobranca.logistic, invoice_charges and priority_value.
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 
 -- a portfolio with every case the features and charges distinguish,
 -- written directly (no bookkeeping triggers: states are set as they are)
@@ -126,6 +126,22 @@ SELECT ok((SELECT count(*) FILTER (WHERE priority IS NULL) > 0 AND count(*) FILT
                   AND count(DISTINCT probability) > 100
              FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')),
           'the fixture exercises varied probabilities and null priorities (premium of a collective contract, payer unknown)');
+
+-- under row security (an analyst of one portfolio): the statements, not
+-- the direct reading, and only the rows the analyst sees
+CREATE ROLE sb_test_ana IN ROLE cobranca_analyst;
+INSERT INTO cobranca.assignment (creditor_id, login, portfolio_id)
+  SELECT p.creditor_id, 'sb_test_ana', p.id FROM cobranca.portfolio p
+    JOIN cobranca.creditor c ON c.id = p.creditor_id WHERE c.document = '11222333000181';
+GRANT SELECT ON all_ids, ref_sql TO sb_test_ana;
+SET LOCAL ROLE sb_test_ana;
+SELECT ok((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids, '2025-06-30'))
+            = (SELECT count(*) FROM cobranca.invoice)
+          AND (SELECT count(*) FROM cobranca.invoice) BETWEEN 1 AND (SELECT cardinality(ids) - 1 FROM all_ids),
+          'an analyst gets the scores of the invoices it sees (some, not all), no others');
+SELECT is((SELECT pg_temp.differences(ids, '2025-06-30') FROM all_ids), 0::bigint,
+          'an analyst: the same as the SQL definitions under the same row security');
+RESET ROLE;
 
 -- another model
 UPDATE cobranca.score_model SET active = false WHERE active;
