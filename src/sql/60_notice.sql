@@ -42,7 +42,8 @@ AS $$
      AND i.agreement_id IS NULL
      AND i.due_on < d.day
      AND i.due_on >= (d.day - '12 months'::interval)::date
-   GROUP BY c.id, d.day
+   -- the whole key of contract, also where it is (id, creditor_id) (doc/scaling.md)
+   GROUP BY c.id, c.creditor_id, d.day
 $$;
 COMMENT ON FUNCTION cobranca.default_facts_local(date, timestamptz) IS
   'default_facts as of one date for all payers (as_of_day), or as of each payer''s local date at an instant (as_of_day null)';
@@ -238,12 +239,12 @@ DECLARE
   missing text;
 BEGIN
   IF channel IS NULL OR channel NOT IN ('email', 'sms', 'whatsapp', 'phone', 'ivr', 'letter', 'agent') THEN
-    RAISE EXCEPTION 'invalid notice channel: "%"', coalesce(channel, 'null')
+    RAISE EXCEPTION 'invalid notice channel: "%"', coalesce(cobranca.show_value(channel), 'null')
       USING ERRCODE = '22023',
             DETAIL = 'default_notice.channel must be one of email, sms, whatsapp, phone, ivr, letter, agent (RN 593 art. 8).';
   END IF;
   IF proof IS NULL OR jsonb_typeof(proof) <> 'object' THEN
-    missing := 'a proof object';
+    missing := 'the keys of a JSON object';
   ELSIF channel = 'email' THEN
     IF NOT (cobranca.notice_jsonb_present(proof -> 'read_receipt')
             OR cobranca.notice_jsonb_present(proof -> 'certificate')) THEN
@@ -271,7 +272,7 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'confirmation by % lacks its proof of receipt', channel
       USING ERRCODE = '23514',
-            DETAIL = format('default_notice.proof = %s has no %s.', coalesce(proof::text, 'null'), missing),
+            DETAIL = format('default_notice.proof = %s has no %s.', coalesce(cobranca.show_value(proof::text), 'null'), missing),
             HINT = 'RN 593 art. 8: email needs read_receipt or certificate; sms/whatsapp a reply; phone/ivr a recording and data_confirmed = true; letter an ar; agent a signed_receipt.';
   END IF;
   RETURN true;
@@ -298,7 +299,7 @@ BEGIN
   IF attempts IS NULL OR jsonb_typeof(attempts) <> 'array' OR jsonb_array_length(attempts) = 0 THEN
     RAISE EXCEPTION 'unreachable notice needs its failed attempts'
       USING ERRCODE = '23514',
-            DETAIL = format('default_notice.attempts = %s is not a non-empty array.', coalesce(attempts::text, 'null')),
+            DETAIL = format('default_notice.attempts = %s is not a non-empty array.', coalesce(cobranca.show_value(attempts::text), 'null')),
             HINT = 'Pass [{"channel": "email", "at": "2026-03-02T10:00:00-03:00", "result": "bounced"}, ...], one failed attempt at least per registered channel.';
   END IF;
   FOR a IN SELECT e FROM jsonb_array_elements(attempts) e LOOP
@@ -308,13 +309,13 @@ BEGIN
        OR jsonb_typeof(a -> 'at') IS DISTINCT FROM 'string' THEN
       RAISE EXCEPTION 'malformed notice attempt'
         USING ERRCODE = '22023',
-              DETAIL = format('attempt %s needs channel (email, sms, whatsapp, phone, ivr, letter, agent), at (timestamp) and result.', a),
+              DETAIL = format('attempt %s needs channel (email, sms, whatsapp, phone, ivr, letter, agent), at (timestamp) and result.', cobranca.show_value(a::text)),
               HINT = 'Example: {"channel": "letter", "at": "2026-03-02T10:00:00-03:00", "result": "AR returned: addressee unknown"}.';
     END IF;
     ts := (a ->> 'at')::timestamptz;
     IF ts > now() THEN
       RAISE EXCEPTION 'notice attempt in the future'
-        USING ERRCODE = '22023', DETAIL = format('attempt %s is dated after now (%s).', a, now());
+        USING ERRCODE = '22023', DETAIL = format('attempt %s is dated after now (%s).', cobranca.show_value(a::text), now());
     END IF;
     tried := tried || (a ->> 'channel');
     last_ts := greatest(last_ts, ts);
@@ -631,13 +632,17 @@ AS $$
 DECLARE
   n bigint;
 BEGIN
+  -- every join also on creditor_id (always equal): a distributed cluster
+  -- runs the statement on each creditor's node (doc/scaling.md)
   UPDATE cobranca.default_notice dn SET status = 'expired'
     FROM cobranca.contract c, cobranca.payer p
-   WHERE dn.contract_id = c.id AND p.id = c.payer_id
+   WHERE dn.contract_id = c.id AND c.creditor_id = dn.creditor_id
+     AND p.id = c.payer_id AND p.creditor_id = dn.creditor_id
      AND dn.status IN ('confirmed', 'unreachable')
      AND dn.deadline_on < (expire_notices.as_of AT TIME ZONE p.timezone)::date
      AND (SELECT count(*) FROM cobranca.invoice i
-           WHERE i.id = ANY (dn.invoice_ids) AND i.status IN ('open', 'disputed')) >= 2;
+           WHERE i.id = ANY (dn.invoice_ids) AND i.creditor_id = dn.creditor_id
+             AND i.status IN ('open', 'disputed')) >= 2;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
