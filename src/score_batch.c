@@ -6,19 +6,23 @@
  *
  * The features are those of cobranca.score_features (70_money_score.sql,
  * where they are defined and what training uses); here they are gathered
- * without a subquery per invoice.  Five set-based statements, each read
- * through a cursor in batches and sorted by payer, are merged payer by
- * payer:
- *	 - the invoices asked for, with their creditor's rates and contract;
- *	 - the payers' invoices due in the 12 months before the day (history);
- *	 - the payers' disputes open on the day (a count per payer);
- *	 - the disputes of the invoices asked for (days without interest);
- *	 - the contacts made before the day, per invoice.
- * Memory stays flat in the number of invoices: one payer's rows at a time,
- * the results in a tuplestore.  Every statement runs as the caller (row
- * security applies as it does to the SQL definition), in the caller's
- * snapshot.  test/pgtap/score_batch.sql checks that the results equal
- * those of the SQL definition.
+ * without a subquery per invoice, in one of three ways:
+ *	 - a few invoices: five statements with generic plans kept for the
+ *	   backend, probing the indexes;
+ *	 - many: the same statements planned for the arrays at hand, read
+ *	   through cursors sorted by payer and merged payer by payer (memory
+ *	   flat: one payer's rows at a time);
+ *	 - a good part of the portfolio with no row security to apply (the
+ *	   jobs): one sequential scan of each table into hash tables (memory
+ *	   grows with the invoices asked for).
+ * The statements: the invoices asked for with their creditor's rates and
+ * contract; the payers' invoices due in the 12 months before the day; the
+ * payers' disputes open on the day; the disputes of the invoices asked for
+ * (days without interest); the contacts made before the day, per invoice.
+ * Every statement runs as the caller (row security applies as it does to
+ * the SQL definition), in the caller's snapshot; the direct scans use that
+ * snapshot too.  test/pgtap/score_batch.sql checks that the results equal
+ * those of the SQL definitions.
  *
  *-------------------------------------------------------------------------
  */
