@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -105,6 +106,55 @@ typedef struct CalCache
 
 static CalCache cal = {0};
 static bool cal_callback_registered = false;
+
+/*
+ * Answers of next_contact_slot and cadence_day kept for the calendar they
+ * were computed from (generation): a run of the cadence asks the same few
+ * questions (one instant; a few channels, states, time zones, creditors and
+ * due dates) for hundreds of thousands of rows.  Direct-mapped: a clash
+ * only replaces the entry.
+ */
+#define MEMO_SIZE	1024
+#define MEMO_TZ_LEN	64
+
+typedef struct SlotMemo
+{
+	uint64		generation;		/* 0: empty */
+	TimestampTz ts;
+	int64		creditor_id;
+	char		channel[16];
+	char		uf[3];
+	char		tz[MEMO_TZ_LEN];
+	TimestampTz slot;
+} SlotMemo;
+
+typedef struct DayMemo
+{
+	uint64		generation;
+	DateADT		due;
+	int32		offset;
+	int64		creditor_id;
+	char		channel[16];
+	char		uf[3];
+	DateADT		day;
+} DayMemo;
+
+static uint64 cal_generation = 0;
+static SlotMemo *slot_memo = NULL;
+static DayMemo *day_memo = NULL;
+
+static uint32
+MemoHash(int64 a, int64 b, const char *s1, const char *s2, const char *s3)
+{
+	uint32		h = hash_bytes_uint32((uint32) a) ^ (hash_bytes_uint32((uint32) (a >> 32)) * 31);
+
+	h = h * 31 + hash_bytes_uint32((uint32) b);
+	h = h * 31 + hash_bytes((const unsigned char *) s1, strlen(s1));
+	h = h * 31 + hash_bytes((const unsigned char *) s2, strlen(s2));
+	if (s3)
+		h = h * 31 + hash_bytes((const unsigned char *) s3, strlen(s3));
+	return h % MEMO_SIZE;
+}
 
 /* the statutory default when the table holds no row: SP, Lei 15.426/2014 */
 #define DEFAULT_FROM	(INT64CONST(8) * USECS_PER_HOUR)
@@ -197,6 +247,12 @@ CalendarLoad(void)
 	}
 	PG_END_TRY();
 	cal.valid = true;
+	cal_generation++;
+	if (slot_memo == NULL)
+	{
+		slot_memo = MemoryContextAllocZero(TopMemoryContext, sizeof(SlotMemo) * MEMO_SIZE);
+		day_memo = MemoryContextAllocZero(TopMemoryContext, sizeof(DayMemo) * MEMO_SIZE);
+	}
 }
 
 static void
@@ -565,9 +621,41 @@ LocalToInstant(DateADT day, TimeADT t, pg_tz *tz)
 	return result;
 }
 
+static TimestampTz CalendarNextSlotWork(TimestampTz ts, const char *channel,
+										const char *tzname, const char *uf,
+										int64 creditor_id);
+
 TimestampTz
 CalendarNextSlot(TimestampTz ts, const char *channel, const char *tzname,
 				 const char *uf, int64 creditor_id)
+{
+	SlotMemo   *m;
+	TimestampTz slot;
+
+	if (strlen(tzname) >= MEMO_TZ_LEN || strlen(channel) >= sizeof(m->channel) ||
+		strlen(uf) >= sizeof(m->uf))
+		return CalendarNextSlotWork(ts, channel, tzname, uf, creditor_id);
+	CalendarEnsure();
+	m = &slot_memo[MemoHash(ts, creditor_id, channel, uf, tzname)];
+	if (m->generation == cal_generation && m->ts == ts && m->creditor_id == creditor_id &&
+		strcmp(m->channel, channel) == 0 && strcmp(m->uf, uf) == 0 &&
+		strcmp(m->tz, tzname) == 0)
+		return m->slot;
+	slot = CalendarNextSlotWork(ts, channel, tzname, uf, creditor_id);
+	CalendarEnsure();
+	m->generation = cal_generation;
+	m->ts = ts;
+	m->creditor_id = creditor_id;
+	strlcpy(m->channel, channel, sizeof(m->channel));
+	strlcpy(m->uf, uf, sizeof(m->uf));
+	strlcpy(m->tz, tzname, sizeof(m->tz));
+	m->slot = slot;
+	return slot;
+}
+
+static TimestampTz
+CalendarNextSlotWork(TimestampTz ts, const char *channel, const char *tzname,
+					 const char *uf, int64 creditor_id)
 {
 	pg_tz	   *tz = LookupZone(tzname);
 	struct pg_tm tm;
@@ -761,9 +849,31 @@ cobranca_cadence_day(PG_FUNCTION_ARGS)
 	day = due + offset;
 	if (offset < 0)
 	{
+		DayMemo    *m = NULL;
+
+		if (strlen(channel) < sizeof(m->channel))
+		{
+			CalendarEnsure();
+			m = &day_memo[MemoHash(due, ((int64) offset << 40) ^ creditor_id, channel, uf, NULL)];
+			if (m->generation == cal_generation && m->due == due && m->offset == offset &&
+				m->creditor_id == creditor_id && strcmp(m->channel, channel) == 0 &&
+				strcmp(m->uf, uf) == 0)
+				PG_RETURN_DATEADT(m->day);
+		}
 		for (int i = 0; i < 30; i++, day--)
 			if (CalendarContactDay(day, channel, uf, creditor_id, NULL, NULL))
 				break;
+		if (m != NULL)
+		{
+			CalendarEnsure();
+			m->generation = cal_generation;
+			m->due = due;
+			m->offset = offset;
+			m->creditor_id = creditor_id;
+			strlcpy(m->channel, channel, sizeof(m->channel));
+			strlcpy(m->uf, uf, sizeof(m->uf));
+			m->day = day;
+		}
 	}
 	PG_RETURN_DATEADT(day);
 }

@@ -25,6 +25,7 @@
 #include "utils/numeric.h"
 
 #include "money.h"
+#include "score.h"
 
 #define MAX_FEATURES	64
 #define MAX_ITERATIONS	50
@@ -58,8 +59,8 @@ Sigmoid(double z)
 }
 
 /* sigmoid(coef[0] + sum coef[j+1] * x[j]) */
-static double
-LogisticScore(const double *coef, int ncoef, const double *x, int nx)
+double
+CobrancaLogisticScore(const double *coef, int ncoef, const double *x, int nx)
 {
 	double		z = coef[0];
 
@@ -68,8 +69,8 @@ LogisticScore(const double *coef, int ncoef, const double *x, int nx)
 	return Sigmoid(z);
 }
 
-static void
-CheckSizes(int ncoef, int nx)
+void
+CobrancaCheckModelSizes(int ncoef, int nx)
 {
 	if (ncoef != nx + 1)
 		ereport(ERROR,
@@ -91,8 +92,8 @@ cobranca_logistic(PG_FUNCTION_ARGS)
 	double	   *coef = Float8Elements(PG_GETARG_ARRAYTYPE_P(0), "coefficients", &ncoef);
 	double	   *x = Float8Elements(PG_GETARG_ARRAYTYPE_P(1), "x", &nx);
 
-	CheckSizes(ncoef, nx);
-	PG_RETURN_FLOAT8(LogisticScore(coef, ncoef, x, nx));
+	CobrancaCheckModelSizes(ncoef, nx);
+	PG_RETURN_FLOAT8(CobrancaLogisticScore(coef, ncoef, x, nx));
 }
 
 /* ---------------------------------------------------------- training */
@@ -243,7 +244,7 @@ FitLogistic(FitState *st, double *beta)
 
 			row[0] = 1.0;
 			memcpy(row + 1, st->x + i * st->p, sizeof(double) * st->p);
-			p = LogisticScore(beta, k, row + 1, st->p);
+			p = CobrancaLogisticScore(beta, k, row + 1, st->p);
 			w = Max(p * (1 - p), 1e-12);
 			r = (st->y[i] ? 1.0 : 0.0) - p;
 			for (int a = 0; a < k; a++)
@@ -426,7 +427,7 @@ cobranca_auc_final(PG_FUNCTION_ARGS)
  *   - up to +50% over the 15 days before the creditor's RN 593 notice day,
  *     kept until day 50 of default, for premiums under RN 593.
  */
-static double
+double
 CobrancaPriority(double probability, double amount, int days_to_limitation,
 				 int days_overdue, bool rn593, int notice_day)
 {

@@ -330,34 +330,18 @@ VALUES (cobranca.score_feature_names(),
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model_id_seq', '');
 
--- Scores of invoices on a day, set-based: the path used by the jobs, the
--- worklist and the single-invoice functions below.
+-- Scores of invoices on a day: the path used by the jobs, the worklist and
+-- the single-invoice functions below.  C (score_batch.c): the features of
+-- cobranca.score_features gathered for all the invoices in one pass (a few
+-- set-based statements merged payer by payer, never a subquery per
+-- invoice), the active model, cobranca.invoice_charges and
+-- cobranca.priority_value, with the same results as those SQL definitions
+-- (test/pgtap/score_batch.sql compares them).
 CREATE FUNCTION cobranca.score_invoices(invoice_ids bigint[], as_of date)
   RETURNS TABLE (invoice_id bigint, model_id bigint, probability float8,
                  updated_amount numeric, priority numeric)
-  LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-  WITH m AS (
-    SELECT id, coefficients FROM cobranca.score_model WHERE active
-  ), f AS (
-    SELECT * FROM cobranca.score_features(invoice_ids,
-                                          array_fill(as_of, ARRAY[cardinality(invoice_ids)]))
-  )
-  SELECT i.id, m.id, p.probability, ch.total,
-         CASE WHEN i.status = 'open'
-              THEN cobranca.priority_value(p.probability, ch.total, i.due_on,
-                     (i.due_on + interval '5 years')::date, as_of,
-                     i.kind = 'premium' AND (c.plan_type IN ('individual', 'family') OR c.paid_by_person),
-                     cr.notice_day)
-              ELSE 0 END
-    FROM f
-    JOIN cobranca.invoice i ON i.id = f.invoice_id
-    JOIN cobranca.creditor cr ON cr.id = i.creditor_id
-    LEFT JOIN cobranca.contract c ON c.id = i.contract_id
-    CROSS JOIN LATERAL cobranca.invoice_charges(ARRAY[i.id], as_of) ch
-    CROSS JOIN m
-    CROSS JOIN LATERAL (SELECT cobranca.logistic(m.coefficients, f.x) AS probability) p
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_score_invoices'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 1000;
 COMMENT ON FUNCTION cobranca.score_invoices(bigint[], date) IS
   'payment probability (active model), updated amount and priority of the given invoices on a day; priority is 0 unless the invoice is open';
 
