@@ -775,6 +775,13 @@ DECLARE
   today date;
   k record;
 BEGIN
+  -- the contract's invoices are locked before the check reads them: a
+  -- payment, dispute or agreement in flight on one of them is waited for
+  -- and seen (the next statement takes a new snapshot), and one arriving
+  -- during the check waits for this transaction
+  IF NEW.status_reason = 'default' THEN
+    PERFORM FROM cobranca.invoice i WHERE i.contract_id = NEW.id ORDER BY i.id FOR SHARE;
+  END IF;
   SELECT (now() AT TIME ZONE p.timezone)::date INTO today
     FROM cobranca.payer p WHERE p.id = NEW.payer_id;
   SELECT * INTO k FROM cobranca.cancellation_check(NEW.id, NEW.status_reason, coalesce(today, current_date));
@@ -790,7 +797,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cobranca.contract_guard() IS
-  'trigger: refuses suspension or cancellation for default unless RN 593 allows it as of today in the payer''s time zone, and any suspension or cancellation during an open hospitalization; SQLSTATE P0593';
+  'trigger: refuses suspension or cancellation for default unless RN 593 allows it as of today in the payer''s time zone (the contract''s invoices locked FOR SHARE first, so that a payment in flight is seen), and any suspension or cancellation during an open hospitalization; SQLSTATE P0593';
 
 CREATE TRIGGER contract_guard
   BEFORE UPDATE ON cobranca.contract
