@@ -2,7 +2,9 @@
 #
 # The version lives in one place, cobranca.control.  The install script
 # cobranca--$(EXTVERSION).sql is assembled from src/sql/*.sql in file-name
-# order; upgrade scripts live in updates/.
+# order.  Each upgrade script cobranca--A--B.sql is assembled the same way
+# from updates/A--B/*.sql.  Install scripts of earlier releases are kept, as
+# released, in releases/ (so that an upgrade from them can be tested).
 
 EXTENSION   = cobranca
 EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" cobranca.control)
@@ -11,8 +13,9 @@ MODULE_big  = cobranca
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = cobranca--$(EXTVERSION).sql
-DATA        = $(sort $(wildcard updates/cobranca--*--*.sql))
+UPDATES     = $(patsubst updates/%/,cobranca--%.sql,$(sort $(wildcard updates/*--*/)))
+DATA_built  = cobranca--$(EXTVERSION).sql $(UPDATES)
+DATA        = $(sort $(wildcard releases/cobranca--*.sql))
 
 # pg_regress output tests: sql/NAME.sql against expected/NAME.out.
 REGRESS     = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
@@ -37,10 +40,16 @@ PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): $(SQL_PARTS) cobranca.control
+cobranca--$(EXTVERSION).sql: $(SQL_PARTS) cobranca.control
 	@{ echo '-- cobranca $(EXTVERSION): generated from src/sql/*.sql by make; do not edit.'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION cobranca" to load this file. \quit'; \
 	   for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat "$$f"; done; } > $@
+
+.SECONDEXPANSION:
+$(UPDATES): cobranca--%.sql: $$(sort $$(wildcard updates/%/*.sql)) cobranca.control
+	@{ echo '-- cobranca $*: generated from updates/$*/*.sql by make; do not edit.'; \
+	   printf '%s\n' '\echo Use "ALTER EXTENSION cobranca UPDATE" to load this file. \quit'; \
+	   for f in $(filter updates/%,$^); do echo; echo "-- ==== $$f"; cat "$$f"; done; } > $@
 
 .PHONY: test demo
 test:

@@ -1,0 +1,1 @@
+../../src/sql/17_load.sql
