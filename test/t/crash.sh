@@ -23,7 +23,7 @@ oc_start || { echo "Bail out! the cluster did not start"; oc_show_log; exit 1; }
 createdb "$PGDATABASE"
 q <<'SQL' >/dev/null || { echo "Bail out! fixtures failed"; oc_show_log; exit 1; }
 CREATE EXTENSION cobranca;
-SELECT cobranca.generate_sample(17, 400);
+SELECT cobranca.generate_sample(17, 150);
 INSERT INTO cobranca.cadence_rule (name, offset_days, channel)
 SELECT pg_catalog.format('crash D%s', d), d, 'email' FROM pg_catalog.generate_series(-3, 45) d;
 CREATE SCHEMA ld;
@@ -33,12 +33,16 @@ CREATE TABLE ld.writes (tbl name NOT NULL, op text NOT NULL, row_id bigint NOT N
 CREATE TABLE ld.mark (cycle bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE TABLE ld.arm (sleep float8 NOT NULL);
 INSERT INTO ld.arm VALUES (0);
+-- one shot: the first cycle after arming pauses, not the restarted worker's
+-- (sequences are not rolled back, and resume past their last value after a
+-- crash)
+CREATE SEQUENCE ld.shot;
 CREATE FUNCTION ld.pause(as_of timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
   s float8;
 BEGIN
   SELECT sleep INTO s FROM ld.arm;
-  IF s > 0 THEN
+  IF s > 0 AND nextval('ld.shot') = 1 THEN
     INSERT INTO ld.mark (cycle) VALUES (currval('cobranca.job_cycle_seq'));
     RAISE LOG 'crash test: cycle % paused', currval('cobranca.job_cycle_seq');
     PERFORM pg_sleep(s);
@@ -48,7 +52,7 @@ END $$;
 INSERT INTO cobranca.job (name, position, function, description, enabled)
 VALUES ('crash_pause', 35, 'ld.pause(timestamptz)', 'crash test: sleeps while armed', true);
 SQL
-oc_worker_here
+oc_worker_on || { echo "Bail out! the cluster did not restart with the worker"; oc_show_log; exit 1; }
 read -r min_payer max_payer max_invoice <<<"$(q -F ' ' -c "SELECT (SELECT min(id) FROM cobranca.payer), (SELECT max(id) FROM cobranca.payer), (SELECT max(id) FROM cobranca.invoice)")"
 check "the worker runs its cycles" \
 	poll 60 "SELECT EXISTS (SELECT 1 FROM cobranca.job_run WHERE job = 'crash_pause' AND error IS NULL)"
@@ -75,7 +79,7 @@ for round in $(seq 1 "$rounds"); do
 	# ---- kill -9 of the worker in the middle of a cycle
 	load_start 60 "kill$round"
 	sleep 3
-	q -c "UPDATE ld.arm SET sleep = 60" >/dev/null
+	q -c "SELECT setval('ld.shot', 1, false)" -c "UPDATE ld.arm SET sleep = 60" >/dev/null
 	if poll 60 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cobranca worker' AND wait_event = 'PgSleep')"; then
 		wpid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'cobranca worker'")
 		before=$(writes)

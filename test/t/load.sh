@@ -29,7 +29,7 @@ SELECT pg_catalog.format('load D%s', d), d, 'email' FROM pg_catalog.generate_ser
 CREATE SCHEMA ld;
 CREATE TABLE ld.writes (tbl name NOT NULL, op text NOT NULL, row_id bigint NOT NULL);
 SQL
-oc_worker_here
+oc_worker_on || { echo "Bail out! the cluster did not restart with the worker"; oc_show_log; exit 1; }
 read -r min_payer max_payer max_invoice <<<"$(q -F ' ' -c "SELECT (SELECT min(id) FROM cobranca.payer), (SELECT max(id) FROM cobranca.payer), (SELECT max(id) FROM cobranca.invoice)")"
 
 echo "# fixtures ready after $((SECONDS - t0)) s"

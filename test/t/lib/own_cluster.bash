@@ -1,11 +1,12 @@
 # A cluster of a test's own, that preloads cobranca and runs its background
 # worker (the suite's cluster does not), for test/t/load.sh and
-# test/t/crash.sh.  Sourced, not run.
+# test/t/crash.sh.  Sourced, not run.  It starts without the worker; the
+# test lays out its database, then oc_worker_on restarts it with the worker.
 #
 #   oc_setup NAME        temporary directory, initdb, TAP helpers; the
 #                        cluster listens only on a Unix socket there
 #   oc_start [GUC=V]...  start it (extra settings appended first)
-#   oc_worker_here       point the worker at $PGDATABASE
+#   oc_worker_on         restart with the worker, in $PGDATABASE
 #   oc_stop [MODE]       pg_ctl stop -m MODE (fast by default)
 #   q ARGS...            psql -XAtq with ON_ERROR_STOP against $PGDATABASE
 #   poll SECS SQL        until SQL returns true; false after SECS
@@ -13,11 +14,14 @@
 set -uo pipefail
 . "${COBRANCA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}/tools/env.sh"
 
-n=0 failed=0
+n=0 failed=0 oc_last=$SECONDS
 check() {
 	local what=$1; shift
 	n=$((n + 1))
 	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; failed=1; fi
+	# COBRANCA_TIMING=1: seconds spent since the previous check
+	[ -n "${COBRANCA_TIMING:-}" ] && echo "# $((SECONDS - oc_last)) s"
+	oc_last=$SECONDS
 }
 q() { psql -XAtq -v ON_ERROR_STOP=1 "$@"; }
 poll() {
@@ -54,8 +58,6 @@ shared_buffers = 32MB
 fsync = off
 extension_destdir = '$STAGE'
 dynamic_library_path = '$STAGE$libdir:\$libdir'
-shared_preload_libraries = 'cobranca'
-cobranca.database = 'postgres'
 cobranca.naptime = 1
 deadlock_timeout = 200ms
 log_lock_waits = on
@@ -69,10 +71,11 @@ oc_start() {
 	as_pg "$OC_BIN/pg_ctl" -D "$OC_DATA" -l "$OC_LOG" -w -t 120 start >/dev/null
 }
 
-# the worker, waiting in the database postgres (no extension there), is
-# sent to the test's database once its fixtures are in place
-oc_worker_here() {
-	q -d postgres -c "ALTER SYSTEM SET cobranca.database = '$PGDATABASE'" -c "SELECT pg_reload_conf()" >/dev/null
+# restart with the worker (cobranca preloaded) in the test's database, once
+# its fixtures are in place
+oc_worker_on() {
+	oc_stop fast &&
+	oc_start "shared_preload_libraries = 'cobranca'" "cobranca.database = '$PGDATABASE'"
 }
 
 oc_stop() {
