@@ -1,5 +1,5 @@
--- The cancellation guard locks the contract's invoices before it checks
--- them, so that a payment in flight is waited for and seen.
+-- The cancellation guard and the notice drafting lock the invoices they
+-- check, so that a payment in flight is waited for and seen.
 
 CREATE OR REPLACE FUNCTION cobranca.contract_guard() RETURNS trigger
   LANGUAGE plpgsql
@@ -33,3 +33,47 @@ END
 $$;
 COMMENT ON FUNCTION cobranca.contract_guard() IS
   'trigger: refuses suspension or cancellation for default unless RN 593 allows it as of today in the payer''s time zone (the contract''s invoices locked FOR SHARE first, so that a payment in flight is seen), and any suspension or cancellation during an open hospitalization; SQLSTATE P0593';
+
+CREATE OR REPLACE FUNCTION cobranca.notices_draft(as_of_day date, as_of_instant timestamptz) RETURNS integer
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n integer;
+BEGIN
+  -- the premiums a notice would list are locked first, in id order: a
+  -- payment or dispute in flight on one of them is waited for, and the
+  -- INSERT below (a new snapshot) sees it; one arriving later waits for the
+  -- notice to commit and then cures it (notice_invoice_status)
+  PERFORM FROM cobranca.invoice i
+   WHERE i.id IN (SELECT pg_catalog.unnest(f.unpaid_invoice_ids)
+                    FROM cobranca.default_facts_local(as_of_day, as_of_instant) f
+                   WHERE f.subject AND f.unpaid_premiums >= 2
+                     AND NOT EXISTS (SELECT 1 FROM cobranca.default_notice n
+                                      WHERE n.contract_id = f.contract_id
+                                        AND n.status IN ('draft', 'sent', 'confirmed', 'unreachable', 'expired')))
+   ORDER BY i.id
+     FOR SHARE OF i;
+  INSERT INTO cobranca.default_notice
+         (creditor_id, portfolio_id, contract_id, invoice_ids, amount_due, default_since, drafted_on, body)
+  SELECT f.creditor_id, f.portfolio_id, f.contract_id, f.unpaid_invoice_ids, f.amount_due,
+         f.default_since, f.as_of, cobranca.notice_body(f.contract_id, f.unpaid_invoice_ids, f.as_of)
+    FROM cobranca.default_facts_local(as_of_day, as_of_instant) f
+    JOIN cobranca.contract c ON c.id = f.contract_id
+    JOIN cobranca.creditor cr ON cr.id = c.creditor_id
+   WHERE f.subject
+     AND f.as_of >= date '2024-12-01'      -- RN 593 in force (see doc/rn593.md)
+     AND c.status = 'active'
+     AND f.unpaid_premiums >= 2
+     AND f.days_in_default >= cr.notice_day
+     AND NOT EXISTS (SELECT 1 FROM cobranca.default_notice n
+                      WHERE n.contract_id = f.contract_id
+                        AND n.status IN ('draft', 'sent', 'confirmed', 'unreachable', 'expired'))
+   ORDER BY f.contract_id
+  ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION cobranca.notices_draft(date, timestamptz) IS
+  'drafts the notices due as of one local date for every payer (as_of_day), or as of each payer''s local date at an instant, after locking the premiums they would list (FOR SHARE) so that a payment in flight is seen; see generate_notices';
