@@ -36,23 +36,30 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/partcache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -91,6 +98,8 @@ typedef struct DirectTable
 	Oid			relid;
 	Oid			idseq;			/* identity sequence of "id", if any */
 	AttrNumber	attnum[AL_NCOLS];
+	Oid			leaf_relid;		/* partitioned: the last partition written */
+	AttrNumber	leaf_attnum[AL_NCOLS];
 } DirectTable;
 
 static DirectTable audit_log_table;
@@ -141,8 +150,102 @@ direct_table(DirectTable *t, const char *relname, const char *const *cols, int n
 		t->attnum[i] = a;
 	}
 	t->idseq = strcmp(cols[0], "id") == 0 ? getIdentitySequence(relid, t->attnum[0], false) : InvalidOid;
+	t->leaf_relid = InvalidOid;
 	t->relid = relid;
 	return t;
+}
+
+/*
+ * A table partitioned by range on one column (audit_log, by month of
+ * logged_at): the partition that takes a row, found as the executor's
+ * tuple routing finds it (binary search of the range bounds, else the
+ * default partition).
+ */
+static Oid
+range_partition_for(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+{
+	PartitionKey key = RelationGetPartitionKey(rel);
+	PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+	PartitionBoundInfo bi = pd->boundinfo;
+	int			part = -1;
+	int			col = -1;
+
+	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table %s is not partitioned by range of one column",
+						RelationGetRelationName(rel))));
+	for (int i = 0; i < ncols; i++)
+		if (t->attnum[i] == key->partattrs[0])
+			col = i;
+	if (bi != NULL && col >= 0 && !nulls[col] && bi->ndatums > 0)
+	{
+		bool		equal;
+		int			off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation,
+														bi, 1, &vals[col], &equal);
+
+		part = bi->indexes[off + 1];
+	}
+	if (part < 0 && bi != NULL && partition_bound_has_default(bi))
+		part = bi->default_index;
+	if (part < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("no partition of relation \"%s\" found for row",
+						RelationGetRelationName(rel)),
+				 errhint("The job maintain_partitions makes the monthly partitions; the default partition takes any other row.")));
+	return pd->oids[part];
+}
+
+/*
+ * The partition of a row, opened; its column numbers in t->leaf_attnum.
+ * Locking the partition may have waited for a concurrent ATTACH (the job
+ * making a month whose rows were going to the default partition): the
+ * row is routed again after the lock, until the route is stable.
+ */
+static Relation
+direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nulls)
+{
+	Oid			target = range_partition_for(t, rel, ncols, vals, nulls);
+	Relation	leaf;
+
+	for (;;)
+	{
+		PartitionDesc before = RelationGetPartitionDesc(rel, true);
+		Oid			again;
+
+		leaf = table_open(target, RowExclusiveLock);
+		/* the descriptor is rebuilt only when the partitions changed */
+		if (RelationGetPartitionDesc(rel, true) == before)
+			break;
+		again = range_partition_for(t, rel, ncols, vals, nulls);
+		if (again == target)
+			break;
+		table_close(leaf, RowExclusiveLock);
+		target = again;
+	}
+	if (leaf->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("partition %s of %s is not a plain table",
+						RelationGetRelationName(leaf), RelationGetRelationName(rel))));
+	if (t->leaf_relid != RelationGetRelid(leaf))
+	{
+		/* a partition attached from another table may number its columns otherwise */
+		for (int i = 0; i < ncols; i++)
+		{
+			char	   *name = get_attname(t->relid, t->attnum[i], false);
+
+			t->leaf_attnum[i] = get_attnum(RelationGetRelid(leaf), name);
+			if (t->leaf_attnum[i] == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column %s of partition %s does not exist",
+								name, RelationGetRelationName(leaf))));
+		}
+		t->leaf_relid = RelationGetRelid(leaf);
+	}
+	return leaf;
 }
 
 /* values/nulls are indexed by our column enum; the rest of the row is NULL */
@@ -150,20 +253,32 @@ static void
 direct_insert(DirectTable *t, int ncols, Datum *vals, bool *nulls)
 {
 	Relation	rel = table_open(t->relid, RowExclusiveLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	Datum	   *v = palloc0(sizeof(Datum) * desc->natts);
-	bool	   *n = palloc(sizeof(bool) * desc->natts);
+	Relation	target = rel;
+	const AttrNumber *attnum = t->attnum;
+	TupleDesc	desc;
+	Datum	   *v;
+	bool	   *n;
 	HeapTuple	tup;
 
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		target = direct_partition(t, rel, ncols, vals, nulls);
+		attnum = t->leaf_attnum;
+	}
+	desc = RelationGetDescr(target);
+	v = palloc0(sizeof(Datum) * desc->natts);
+	n = palloc(sizeof(bool) * desc->natts);
 	memset(n, true, sizeof(bool) * desc->natts);
 	for (int i = 0; i < ncols; i++)
 	{
-		v[t->attnum[i] - 1] = vals[i];
-		n[t->attnum[i] - 1] = nulls[i];
+		v[attnum[i] - 1] = vals[i];
+		n[attnum[i] - 1] = nulls[i];
 	}
 	tup = heap_form_tuple(desc, v, n);
-	CatalogTupleInsert(rel, tup);
+	CatalogTupleInsert(target, tup);
 	heap_freetuple(tup);
+	if (target != rel)
+		table_close(target, NoLock);
 	table_close(rel, NoLock);
 }
 
@@ -254,13 +369,36 @@ typedef enum JsonKind
 
 typedef struct CaptureCache
 {
-	Oid			relid;
+	Oid			relid;			/* hash key */
+	bool		valid;			/* false once the relation's definition may have changed */
 	int			natts;
 	AttrNumber	id_att;
 	AttrNumber	creditor_att;
+	MemoryContext mcxt;			/* holds kind, out and what the output functions keep */
 	JsonKind   *kind;
 	FmgrInfo   *out;
 } CaptureCache;
+
+/*
+ * What the capture needs of each table (column kinds, output functions) is
+ * worked out once per backend and table, and dropped when the relation
+ * cache says the table changed.
+ */
+static HTAB *capture_caches = NULL;
+
+static void
+capture_cache_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS st;
+	CaptureCache *c;
+
+	if (capture_caches == NULL)
+		return;
+	hash_seq_init(&st, capture_caches);
+	while ((c = hash_seq_search(&st)) != NULL)
+		if (relid == InvalidOid || c->relid == relid)
+			c->valid = false;
+}
 
 static bool
 redacted_column(const char *name)
@@ -269,17 +407,40 @@ redacted_column(const char *name)
 }
 
 static CaptureCache *
-capture_cache(FunctionCallInfo fcinfo, Relation rel)
+capture_cache(Relation rel)
 {
-	CaptureCache *c = (CaptureCache *) fcinfo->flinfo->fn_extra;
+	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	CaptureCache *c;
+	bool		found;
+	MemoryContext mcxt;
 
-	if (c != NULL && c->relid == RelationGetRelid(rel) && c->natts == desc->natts)
+	if (capture_caches == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CaptureCache);
+		ctl.hcxt = CacheMemoryContext;
+		capture_caches = hash_create("cobranca audit capture", 32, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(capture_cache_invalidate, (Datum) 0);
+	}
+	c = hash_search(capture_caches, &relid, HASH_ENTER, &found);
+	if (found && c->valid && c->natts == desc->natts)
 		return c;
-	c = MemoryContextAllocZero(mcxt, sizeof(CaptureCache));
-	c->relid = RelationGetRelid(rel);
+	if (found && c->mcxt != NULL)
+		MemoryContextDelete(c->mcxt);
+	/* a failure below leaves an entry that the next call builds again */
+	c->valid = false;
+	c->mcxt = NULL;
+	mcxt = AllocSetContextCreate(CacheMemoryContext, "cobranca audit capture table",
+								 ALLOCSET_SMALL_SIZES);
+	c->mcxt = mcxt;
 	c->natts = desc->natts;
+	c->id_att = 0;
+	c->creditor_att = 0;
 	c->kind = MemoryContextAllocZero(mcxt, sizeof(JsonKind) * desc->natts);
 	c->out = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * desc->natts);
 	for (int i = 0; i < desc->natts; i++)
@@ -325,7 +486,7 @@ capture_cache(FunctionCallInfo fcinfo, Relation rel)
 	/* the creditor table is its own tenant */
 	if (c->creditor_att == 0 && strcmp(RelationGetRelationName(rel), "creditor") == 0)
 		c->creditor_att = c->id_att;
-	fcinfo->flinfo->fn_extra = c;
+	c->valid = true;
 	return c;
 }
 
@@ -398,10 +559,11 @@ column_jsonb_value(CaptureCache *c, int i, Oid typid, Datum d, JsonbValue *v)
 
 /*
  * The row (or, with "other", only the columns that differ from it) as a
- * jsonb object, built directly (no text round trip).
+ * jsonb object, built directly (no text round trip).  Rows come deformed.
  */
 static Datum
-row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
+row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
+			 Datum *ovals, bool *onulls)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
@@ -410,32 +572,27 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		isnull;
-		Datum		d;
 		JsonbValue	k,
 					v;
 
 		if (c->kind[i] == JK_SKIP)
 			continue;
-		d = heap_getattr(tup, i + 1, desc, &isnull);
-		if (other != NULL)
+		if (ovals != NULL)
 		{
-			bool		onull;
-			Datum		od = heap_getattr(other, i + 1, desc, &onull);
-
-			if (isnull && onull)
+			if (nulls[i] && onulls[i])
 				continue;
-			if (!isnull && !onull && datumIsEqual(d, od, att->attbyval, att->attlen))
+			if (!nulls[i] && !onulls[i] &&
+				datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
 				continue;
 		}
 		k.type = jbvString;
 		k.val.string.val = NameStr(att->attname);
 		k.val.string.len = strlen(NameStr(att->attname));
 		pushJsonbValue(&state, WJB_KEY, &k);
-		if (isnull)
+		if (nulls[i])
 			v.type = jbvNull;
 		else
-			column_jsonb_value(c, i, att->atttypid, d, &v);
+			column_jsonb_value(c, i, att->atttypid, vals[i], &v);
 		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
@@ -476,6 +633,10 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 				creditor_id = 0;
 	bool		has_row,
 				has_creditor;
+	Datum	   *newv = NULL,
+			   *oldv = NULL;
+	bool	   *newn = NULL,
+			   *oldn = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -493,32 +654,46 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);
-	c = capture_cache(fcinfo, rel);
+	c = capture_cache(rel);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		op = "INSERT";
 		newt = td->tg_trigtuple;
-		newj = row_to_jsonb(c, desc, newt, NULL);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		op = "UPDATE";
 		oldt = td->tg_trigtuple;
 		newt = td->tg_newtuple;
-		oldj = row_to_jsonb(c, desc, oldt, newt);
-		newj = row_to_jsonb(c, desc, newt, oldt);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
 		op = "DELETE";
 		oldt = td->tg_trigtuple;
-		oldj = row_to_jsonb(c, desc, oldt, NULL);
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("cobranca.audit_capture() fires on INSERT, UPDATE or DELETE only")));
+
+	/* each row is deformed once (getting columns one by one costs O(n²)) */
+	if (newt != NULL)
+	{
+		newv = palloc(sizeof(Datum) * desc->natts);
+		newn = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(newt, desc, newv, newn);
+	}
+	if (oldt != NULL)
+	{
+		oldv = palloc(sizeof(Datum) * desc->natts);
+		oldn = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(oldt, desc, oldv, oldn);
+	}
+	if (newt != NULL)
+		newj = row_to_jsonb(c, desc, newv, newn, oldv, oldn);
+	if (oldt != NULL)
+		oldj = row_to_jsonb(c, desc, oldv, oldn, newv, newn);
 
 	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
 	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
@@ -559,6 +734,7 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const char *what;
+	const char *relname;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -569,10 +745,13 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
 		return PointerGetDatum(td->tg_trigtuple);
 	what = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "UPDATE" :
 		TRIGGER_FIRED_BY_DELETE(td->tg_event) ? "DELETE" : "TRUNCATE";
+	/* a partition is refused as its table */
+	relname = RelationGetRelationName(td->tg_relation);
+	if (td->tg_relation->rd_rel->relispartition)
+		relname = get_rel_name(llast_oid(get_partition_ancestors(RelationGetRelid(td->tg_relation))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("cobranca.%s is append-only: %s is refused",
-					RelationGetRelationName(td->tg_relation), what),
+			 errmsg("cobranca.%s is append-only: %s is refused", relname, what),
 			 errdetail("Audit rows are never changed or removed, by any role, the owner included."),
 			 errhint("Old sealed rows are removed only by the retention purge (cobranca.audit_purge)."),
 			 errtableconstraint(td->tg_relation, "append_only")));
@@ -584,14 +763,54 @@ cobranca_audit_refuse(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-static void
-add_be64(CobrancaSha256Ctx *ctx, uint64 v)
+/*
+ * The output functions of the audit_log column types, looked up once per
+ * backend (dropped when a type or a function changes).
+ */
+typedef struct OutputFn
 {
-	uint8		b[8];
+	Oid			typid;
+	FmgrInfo	fn;
+} OutputFn;
 
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (uint8) (v & 0xFF);
-	CobrancaSha256Add(ctx, b, 8);
+static OutputFn output_fns[32];
+static int	n_output_fns = 0;
+static bool output_fns_callbacks = false;
+
+static void
+output_fns_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	n_output_fns = 0;
+}
+
+static FmgrInfo *
+output_fn(Oid typid)
+{
+	Oid			outfn;
+	bool		varlena;
+
+	for (int i = 0; i < n_output_fns; i++)
+		if (output_fns[i].typid == typid)
+			return &output_fns[i].fn;
+	if (!output_fns_callbacks)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, output_fns_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, output_fns_invalidate, (Datum) 0);
+		output_fns_callbacks = true;
+	}
+	if (n_output_fns == lengthof(output_fns))
+		n_output_fns = 0;
+	getTypeOutputInfo(typid, &outfn, &varlena);
+	fmgr_info_cxt(outfn, &output_fns[n_output_fns].fn, TopMemoryContext);
+	output_fns[n_output_fns].typid = typid;
+	return &output_fns[n_output_fns++].fn;
+}
+
+static void
+append_be(StringInfo buf, uint64 v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--)
+		appendStringInfoChar(buf, (char) ((v >> (8 * i)) & 0xFF));
 }
 
 /*
@@ -599,7 +818,8 @@ add_be64(CobrancaSha256Ctx *ctx, uint64 v)
  * the row's non-null columns as name, length and canonical value (time
  * stamps as microseconds, others by their output function, which for the
  * column types of audit_log does not depend on any setting).  NULL columns
- * are left out, so that a column added later leaves old hashes valid.
+ * are left out, so that a column added later leaves old hashes valid.  The
+ * message is assembled in memory and digested at once.
  */
 static void
 hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row,
@@ -611,7 +831,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	HeapTupleData tup;
 	Datum	   *vals = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	CobrancaSha256Ctx *ctx = CobrancaSha256Begin();
+	StringInfoData buf;
 	static const char label[] = "cobranca audit v1";
 
 	tup.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -620,16 +840,16 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	tup.t_data = row;
 	heap_deform_tuple(&tup, desc, vals, nulls);
 
-	CobrancaSha256Add(ctx, label, sizeof(label));
-	add_be64(ctx, (uint64) chain_id);
-	add_be64(ctx, (uint64) seq);
-	CobrancaSha256Add(ctx, prev, COBRANCA_SHA256_LEN);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, label, sizeof(label));
+	append_be(&buf, (uint64) chain_id, 8);
+	append_be(&buf, (uint64) seq, 8);
+	appendBinaryStringInfo(&buf, (const char *) prev, COBRANCA_SHA256_LEN);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		char	   *s;
 		uint32		len;
-		uint8		lb[4];
 
 		if (att->attisdropped || nulls[i])
 			continue;
@@ -643,28 +863,80 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 				s = psprintf("%d", DatumGetInt32(vals[i]));
 				break;
 			default:
-				{
-					Oid			outfn;
-					bool		varlena;
-
-					getTypeOutputInfo(att->atttypid, &outfn, &varlena);
-					s = OidOutputFunctionCall(outfn, vals[i]);
-				}
+				s = OutputFunctionCall(output_fn(att->atttypid), vals[i]);
 		}
 		len = strlen(s);
-		lb[0] = len >> 24;
-		lb[1] = len >> 16;
-		lb[2] = len >> 8;
-		lb[3] = len;
-		CobrancaSha256Add(ctx, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
-		CobrancaSha256Add(ctx, lb, 4);
-		CobrancaSha256Add(ctx, s, len);
+		appendBinaryStringInfo(&buf, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
+		append_be(&buf, len, 4);
+		appendBinaryStringInfo(&buf, s, len);
 		pfree(s);
 	}
-	CobrancaSha256End(ctx, out);
+	CobrancaSha256(buf.data, buf.len, out);
+	pfree(buf.data);
 	ReleaseTupleDesc(desc);
 	pfree(vals);
 	pfree(nulls);
+}
+
+/*
+ * The audit_seal rows of one seal call are inserted with the table and its
+ * indexes opened once for all of them (a partitioned audit_seal goes row
+ * by row through direct_insert).
+ */
+typedef struct SealWriter
+{
+	Relation	rel;
+	CatalogIndexState ind;
+} SealWriter;
+
+static void
+seal_writer_open(SealWriter *w, DirectTable *t)
+{
+	w->rel = table_open(t->relid, RowExclusiveLock);
+	w->ind = NULL;
+	if (w->rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		table_close(w->rel, NoLock);
+		w->rel = NULL;
+		return;
+	}
+	w->ind = CatalogOpenIndexes(w->rel);
+}
+
+static void
+seal_writer_insert(SealWriter *w, DirectTable *t, Datum *vals, bool *nulls)
+{
+	TupleDesc	desc;
+	Datum	   *v;
+	bool	   *n;
+	HeapTuple	tup;
+
+	if (w->rel == NULL)
+	{
+		direct_insert(t, AS_NCOLS, vals, nulls);
+		return;
+	}
+	desc = RelationGetDescr(w->rel);
+	v = palloc0(sizeof(Datum) * desc->natts);
+	n = palloc(sizeof(bool) * desc->natts);
+	memset(n, true, sizeof(bool) * desc->natts);
+	for (int i = 0; i < AS_NCOLS; i++)
+	{
+		v[t->attnum[i] - 1] = vals[i];
+		n[t->attnum[i] - 1] = nulls[i];
+	}
+	tup = heap_form_tuple(desc, v, n);
+	CatalogTupleInsertWithInfo(w->rel, tup, w->ind);
+	heap_freetuple(tup);
+}
+
+static void
+seal_writer_close(SealWriter *w)
+{
+	if (w->rel == NULL)
+		return;
+	CatalogCloseIndexes(w->ind);
+	table_close(w->rel, NoLock);
 }
 
 /* rows sealed by one call at most, so that a backlog never makes one huge transaction */
@@ -748,6 +1020,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	bool		complete = true;
 	MemoryContext rowcxt;
 	TimestampTz now = GetCurrentTimestamp();
+	SealWriter	writer;
 
 	SPI_connect();
 	if (SPI_execute("SELECT last_snapshot FROM cobranca.audit_seal_state FOR UPDATE", false, 0) != SPI_OK_SELECT ||
@@ -810,6 +1083,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 										   2, types, args, NULL, false, 0);
 	}
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
+	seal_writer_open(&writer, seal);
 	for (;;)
 	{
 		SPITupleTable *tt;
@@ -841,7 +1115,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			v[AS_SEALED_AT] = TimestampTzGetDatum(now);
 			v[AS_PREV_HASH] = PointerGetDatum(hash_bytea(h->hash));
 			v[AS_HASH] = PointerGetDatum(hash_bytea(hash));
-			direct_insert(seal, AS_NCOLS, v, nl);
+			seal_writer_insert(&writer, seal, v, nl);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 			h->seq++;
@@ -855,6 +1129,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 			break;
 		}
 	}
+	seal_writer_close(&writer);
 	SPI_cursor_close(portal);
 
 	{
@@ -1046,6 +1321,61 @@ cobranca_audit_purge(PG_FUNCTION_ARGS)
 						false, 0) != SPI_OK_DELETE ||
 			SPI_execute("DROP TABLE cobranca_purge", false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not purge cobranca.audit_seal");
+		purge_in_progress = false;
+	}
+	PG_FINALLY();
+	{
+		purge_in_progress = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+PG_FUNCTION_INFO_V1(cobranca_audit_archive_seals);
+
+/*
+ * audit_archive_seals(part regclass) → bigint: for a partition of audit_log
+ * that cobranca.detach_partition() has just detached, copy the seals of its
+ * rows into a new table <part>_seal beside it and remove them from
+ * cobranca.audit_seal, so that the chains still verify from their first
+ * kept row.  Refuses a table that is still a partition.  Returns how many.
+ */
+Datum
+cobranca_audit_archive_seals(PG_FUNCTION_ARGS)
+{
+	Oid			part = PG_GETARG_OID(0);
+	char	   *nsp;
+	char	   *rel;
+	char	   *seal;
+	StringInfoData q;
+	int64		n;
+
+	if (get_rel_relkind(part) != RELKIND_RELATION || get_rel_relispartition(part) ||
+		part == cobranca_relid("audit_seal"))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation %u is not a detached partition of cobranca.audit_log", part),
+				 errhint("cobranca.detach_partition() archives the seals of the months it detaches.")));
+	nsp = get_namespace_name(get_rel_namespace(part));
+	rel = get_rel_name(part);
+	seal = psprintf("%s_seal", rel);
+	initStringInfo(&q);
+	SPI_connect();
+	PG_TRY();
+	{
+		purge_in_progress = true;
+		appendStringInfo(&q, "CREATE TABLE %s AS SELECT s.* FROM cobranca.audit_seal s "
+						 "WHERE s.audit_id IN (SELECT a.id FROM %s a) ORDER BY s.chain_id, s.seq",
+						 quote_qualified_identifier(nsp, seal), quote_qualified_identifier(nsp, rel));
+		if (SPI_execute(q.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not copy the seals of %s", rel);
+		resetStringInfo(&q);
+		appendStringInfo(&q, "DELETE FROM cobranca.audit_seal s USING %s a WHERE s.audit_id = a.id",
+						 quote_qualified_identifier(nsp, rel));
+		if (SPI_execute(q.data, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not remove the seals of %s", rel);
+		n = SPI_processed;
 		purge_in_progress = false;
 	}
 	PG_FINALLY();

@@ -22,13 +22,20 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 /* set while payment_book or dispute_book update an invoice */
@@ -314,11 +321,179 @@ static BookPlan move_disputes = {
 	2, {INT8OID, INT4OID}, NULL
 };
 
+/*
+ * The invoice's CHECK constraints and the WHEN conditions of its triggers,
+ * ready to evaluate, kept for the backend.
+ *
+ * The executor prepares them again for every statement that writes a
+ * table (parsing the stored expressions and planning them), which for the
+ * one-row UPDATE a payment makes costs more than the update itself.  The
+ * bookkeeping updates hand the executor these prepared copies instead, so
+ * that it checks and fires exactly what it would otherwise: the copies are
+ * built from the same relation cache entry and dropped whenever the table
+ * or any function changes.  Only the bookkeeping's own statements use
+ * them; ordinary statements are left alone.
+ */
+typedef struct RelExprCache
+{
+	Oid			relid;
+	bool		valid;
+	MemoryContext mcxt;
+	int			ncheck;
+	ExprState **checks;			/* as rel->rd_att->constr->check */
+	int			ntriggers;
+	ExprState **when;			/* as the relation's trigger descriptor */
+} RelExprCache;
+
+static RelExprCache invoice_exprs;
+static bool book_callbacks_done = false;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+/* set while a bookkeeping statement is about to start its executor */
+static bool book_expect_start = false;
+
+static void
+invoice_exprs_relcache(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == invoice_exprs.relid)
+		invoice_exprs.valid = false;
+}
+
+static void
+invoice_exprs_syscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	invoice_exprs.valid = false;
+}
+
+/* the prepared expressions for rri's relation, built when missing or stale */
+static RelExprCache *
+invoice_exprs_for(ResultRelInfo *rri)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	TriggerDesc *td = rri->ri_TrigDesc;
+	RelExprCache *c = &invoice_exprs;
+	MemoryContext old;
+
+	if (c->valid && c->relid == RelationGetRelid(rel) &&
+		c->ncheck == (constr ? constr->num_check : 0) &&
+		c->ntriggers == (td ? td->numtriggers : 0))
+		return c;
+
+	if (c->mcxt != NULL)
+	{
+		/* statements still running keep what they were given until the transaction ends */
+		MemoryContextSetParent(c->mcxt, TopTransactionContext);
+		c->mcxt = NULL;
+	}
+	c->relid = RelationGetRelid(rel);
+	c->ncheck = 0;
+	c->ntriggers = 0;
+	c->checks = NULL;
+	c->when = NULL;
+	c->valid = true;			/* an invalidation while building clears it */
+	c->mcxt = AllocSetContextCreate(CacheMemoryContext, "cobranca bookkeeping expressions",
+									ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(c->mcxt);
+	PG_TRY();
+	{
+		/* as ExecRelCheck does */
+		if (constr != NULL && constr->num_check > 0)
+		{
+			c->checks = palloc0(sizeof(ExprState *) * constr->num_check);
+			for (int i = 0; i < constr->num_check; i++)
+			{
+				Expr	   *e = (Expr *) stringToNode(constr->check[i].ccbin);
+
+				c->checks[i] = ExecInitExpr(expression_planner(e), NULL);
+			}
+		}
+		/* as TriggerEnabled does */
+		if (td != NULL && td->numtriggers > 0)
+		{
+			c->when = palloc0(sizeof(ExprState *) * td->numtriggers);
+			for (int i = 0; i < td->numtriggers; i++)
+			{
+				Node	   *q;
+
+				if (td->triggers[i].tgqual == NULL)
+					continue;
+				q = stringToNode(td->triggers[i].tgqual);
+				ChangeVarNodes(q, PRS2_OLD_VARNO, INNER_VAR, 0);
+				ChangeVarNodes(q, PRS2_NEW_VARNO, OUTER_VAR, 0);
+				q = (Node *) make_ands_implicit((Expr *) q);
+				c->when[i] = ExecInitQual((List *) expression_planner((Expr *) q), NULL);
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		c->valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	c->ncheck = constr ? constr->num_check : 0;
+	c->ntriggers = td ? td->numtriggers : 0;
+	return c;
+}
+
+/*
+ * ExecutorStart of a bookkeeping UPDATE: after the usual start, give its
+ * result relation the prepared constraints and WHEN conditions.  A
+ * partitioned invoice table is left to the executor.
+ */
+static void
+book_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	ModifyTableState *mt;
+	ResultRelInfo *rri;
+	RelExprCache *c;
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (!book_expect_start || queryDesc->operation != CMD_UPDATE ||
+		queryDesc->planstate == NULL || !IsA(queryDesc->planstate, ModifyTableState) ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+	book_expect_start = false;
+	mt = (ModifyTableState *) queryDesc->planstate;
+	if (mt->mt_nrels != 1)
+		return;
+	rri = mt->resultRelInfo;
+	if (rri->ri_RelationDesc->rd_rel->relkind != RELKIND_RELATION)
+		return;
+	c = invoice_exprs_for(rri);
+	if (c->ncheck > 0 && rri->ri_ConstraintExprs == NULL)
+	{
+		rri->ri_ConstraintExprs = MemoryContextAlloc(queryDesc->estate->es_query_cxt,
+													 sizeof(ExprState *) * c->ncheck);
+		memcpy(rri->ri_ConstraintExprs, c->checks, sizeof(ExprState *) * c->ncheck);
+	}
+	if (c->ntriggers > 0 && rri->ri_TrigWhenExprs != NULL)
+		for (int i = 0; i < c->ntriggers; i++)
+			if (rri->ri_TrigWhenExprs[i] == NULL)
+				rri->ri_TrigWhenExprs[i] = c->when[i];
+}
+
 static void
 book(BookPlan *p, Datum *args)
 {
 	int			rc;
 
+	if (!book_callbacks_done)
+	{
+		CacheRegisterRelcacheCallback(invoice_exprs_relcache, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, invoice_exprs_syscache, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, invoice_exprs_syscache, (Datum) 0);
+		prev_executor_start = ExecutorStart_hook;
+		ExecutorStart_hook = book_executor_start;
+		book_callbacks_done = true;
+	}
 	if (p->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(p->query, p->nargs, p->argtypes);
@@ -330,6 +505,7 @@ book(BookPlan *p, Datum *args)
 	}
 
 	in_bookkeeping = true;
+	book_expect_start = true;
 	PG_TRY();
 	{
 		rc = SPI_execute_plan(p->plan, args, NULL, false, 0);
@@ -337,6 +513,7 @@ book(BookPlan *p, Datum *args)
 	PG_FINALLY();
 	{
 		in_bookkeeping = false;
+		book_expect_start = false;
 	}
 	PG_END_TRY();
 

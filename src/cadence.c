@@ -22,7 +22,9 @@
  *	   day (phone, then whatsapp, sms, email, letter), at most 5 attempts per
  *	   channel on the same debt, and at most the channel's daily capacity per
  *	   creditor (cobranca.channel_capacity), highest priority first;
- *	 - inserts, relying on the unique (payer_id, channel, contact_on) key,
+ *	 - inserts, relying on the unique (payer_id, channel, contact_on) key
+ *	   (named in ON CONFLICT, so that the key may gain creditor_id on a
+ *	   distributed cluster: doc/scaling.md),
  *	   so running it twice for the same instant adds nothing.
  *
  * Locking: the invoices a contact is made for are locked FOR SHARE (in id
@@ -189,7 +191,7 @@ static const char *const generate_sql =
 "SELECT creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
 "       contact_on, slot, 1"
 "  FROM checked WHERE same_status = 'scheduled'"
-" ON CONFLICT (payer_id, channel, contact_on) DO UPDATE"
+" ON CONFLICT ON CONSTRAINT contact_one_per_channel_day DO UPDATE"
 "   SET invoice_ids = ARRAY(SELECT DISTINCT v FROM unnest(t.invoice_ids || excluded.invoice_ids) v"
 "                            ORDER BY v),"
 "       updated_at = pg_catalog.now()"

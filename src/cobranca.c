@@ -25,6 +25,7 @@ int			cobranca_job_run_retention = 30;
 int			cobranca_agreement_grace_days = 10;
 int			cobranca_audit_retention_days = 0;
 int			cobranca_kpi_refresh_interval = 600;
+int			cobranca_partition_months_ahead = 3;
 
 void		_PG_init(void);
 
@@ -132,6 +133,15 @@ _PG_init(void)
 							600, 0, 86400,
 							PGC_SUSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cobranca.partition_months_ahead",
+							"Months after the current one for which the job maintain_partitions makes the monthly partitions.",
+							"Rows of a month without partition go to the default partition; see doc/partitioning.md.",
+							&cobranca_partition_months_ahead,
+							3, 0, 36,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("cobranca");

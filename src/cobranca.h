@@ -19,5 +19,6 @@ extern int	cobranca_job_run_retention;
 extern int	cobranca_audit_retention_days;
 extern int	cobranca_agreement_grace_days;
 extern int	cobranca_kpi_refresh_interval;
+extern int	cobranca_partition_months_ahead;
 
 #endif							/* COBRANCA_H */

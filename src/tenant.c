@@ -11,33 +11,171 @@
  * parent is one of portfolio, payer, contract, invoice.  The parent is read
  * as the writing user, under row-level security: a parent the writer may not
  * see does not exist for it, and nothing about other tenants' rows appears
- * in the error.  The lookup plans are prepared once per backend.
+ * in the error.  The lookup plans are prepared once per backend.  When
+ * row-level security does not apply to the writer (its owner, a role that
+ * bypasses it) and it may read the parent table, the parent is read
+ * straight from its primary key index with the same snapshot the query
+ * would take: the same answer without the executor.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 typedef struct ParentLookup
 {
 	const char *name;
 	const char *query;
+	const char *second;			/* the second column the query returns */
 	SPIPlanPtr	plan;
+	/* the direct read: table, its primary key index, the two columns */
+	bool		direct_valid;
+	Oid			relid;
+	Oid			pkey;
+	AttrNumber	cred_att;
+	AttrNumber	second_att;
 } ParentLookup;
 
 static ParentLookup parents[] = {
-	{"portfolio", "SELECT creditor_id, id FROM cobranca.portfolio WHERE id = $1", NULL},
-	{"payer", "SELECT creditor_id, portfolio_id FROM cobranca.payer WHERE id = $1", NULL},
-	{"contract", "SELECT creditor_id, portfolio_id FROM cobranca.contract WHERE id = $1", NULL},
-	{"invoice", "SELECT creditor_id, portfolio_id FROM cobranca.invoice WHERE id = $1", NULL},
+	{"portfolio", "SELECT creditor_id, id FROM cobranca.portfolio WHERE id = $1", "id"},
+	{"payer", "SELECT creditor_id, portfolio_id FROM cobranca.payer WHERE id = $1", "portfolio_id"},
+	{"contract", "SELECT creditor_id, portfolio_id FROM cobranca.contract WHERE id = $1", "portfolio_id"},
+	{"invoice", "SELECT creditor_id, portfolio_id FROM cobranca.invoice WHERE id = $1", "portfolio_id"},
 };
+
+static bool relcache_callback_done = false;
+
+static void
+parents_invalidate(Datum arg, Oid relid)
+{
+	for (int i = 0; i < lengthof(parents); i++)
+		if (relid == InvalidOid || parents[i].relid == relid)
+			parents[i].direct_valid = false;
+}
+
+/*
+ * The parent's table for a direct read, or InvalidOid when the query must
+ * run: row-level security applies to the writer, it lacks the privilege
+ * (the query then reports it), or the table is not a plain table with a
+ * primary key on id.
+ */
+static Oid
+direct_parent(ParentLookup *parent)
+{
+	Oid			nsp;
+
+	if (!relcache_callback_done)
+	{
+		CacheRegisterRelcacheCallback(parents_invalidate, (Datum) 0);
+		relcache_callback_done = true;
+	}
+	if (!parent->direct_valid)
+	{
+		Relation	rel;
+		Oid			pkey;
+
+		parent->relid = InvalidOid;
+		parent->pkey = InvalidOid;
+		nsp = get_namespace_oid("cobranca", true);
+		if (!OidIsValid(nsp))
+			return InvalidOid;
+		parent->relid = get_relname_relid(parent->name, nsp);
+		if (!OidIsValid(parent->relid))
+			return InvalidOid;
+		parent->direct_valid = true;	/* an invalidation from here on clears it */
+		rel = table_open(parent->relid, AccessShareLock);
+		pkey = RelationGetPrimaryKeyIndex(rel);
+		parent->cred_att = get_attnum(parent->relid, "creditor_id");
+		parent->second_att = get_attnum(parent->relid, parent->second);
+		if (rel->rd_rel->relkind == RELKIND_RELATION && OidIsValid(pkey) &&
+			parent->cred_att > 0 && parent->second_att > 0 &&
+			TupleDescAttr(RelationGetDescr(rel), parent->cred_att - 1)->atttypid == INT8OID &&
+			TupleDescAttr(RelationGetDescr(rel), parent->second_att - 1)->atttypid == INT8OID)
+		{
+			Relation	idx = index_open(pkey, AccessShareLock);
+			Form_pg_index ix = idx->rd_index;
+
+			if (ix->indnatts == 1 && ix->indkey.values[0] == get_attnum(parent->relid, "id") &&
+				idx->rd_rel->relam == BTREE_AM_OID &&
+				TupleDescAttr(RelationGetDescr(idx), 0)->atttypid == INT8OID)
+				parent->pkey = pkey;
+			index_close(idx, AccessShareLock);
+		}
+		table_close(rel, AccessShareLock);
+	}
+	if (!OidIsValid(parent->pkey))
+		return InvalidOid;
+	if (check_enable_rls(parent->relid, InvalidOid, true) == RLS_ENABLED ||
+		pg_class_aclcheck(parent->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return InvalidOid;
+	return parent->relid;
+}
+
+/*
+ * Read the parent by primary key as SPI would for a query of a trigger
+ * that may write: after a command counter increment, with a new snapshot
+ * (the transaction's under REPEATABLE READ and SERIALIZABLE).
+ */
+static bool
+direct_read(ParentLookup *parent, Datum fk, Datum *cred, Datum *second)
+{
+	Relation	rel = table_open(parent->relid, AccessShareLock);
+	Relation	idx = index_open(parent->pkey, AccessShareLock);
+	Snapshot	snap;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		found;
+
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(rel, NULL);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, fk);
+	scan = index_beginscan(rel, idx, snap, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		bool		n1,
+					n2;
+
+		*cred = slot_getattr(slot, parent->cred_att, &n1);
+		*second = slot_getattr(slot, parent->second_att, &n2);
+		if (n1 || n2)
+			found = false;		/* NOT NULL columns: let the query decide */
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	/* the locks are kept to the end of the transaction, as a query keeps them */
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	return found;
+}
 
 static ParentLookup *
 find_parent(const char *name)
@@ -126,32 +264,39 @@ cobranca_inherit_tenant(PG_FUNCTION_ARGS)
 			return PointerGetDatum(tuple);
 	}
 
-	SPI_connect();
-	if (parent->plan == NULL)
+	if (OidIsValid(direct_parent(parent)) && direct_read(parent, fk, &parent_cred, &parent_pf))
+		isnull = false;
+	else
 	{
-		Oid			argtypes[1] = {INT8OID};
-		SPIPlanPtr	plan = SPI_prepare(parent->query, 1, argtypes);
+		SPI_connect();
+		if (parent->plan == NULL)
+		{
+			Oid			argtypes[1] = {INT8OID};
+			SPIPlanPtr	plan = SPI_prepare(parent->query, 1, argtypes);
 
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 parent->query, SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		parent->plan = plan;
+			if (plan == NULL)
+				elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+					 parent->query, SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			parent->plan = plan;
+		}
+		if (SPI_execute_plan(parent->plan, &fk, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed for \"%s\"", parent->query);
+
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("%s.%s refers to a %s that does not exist",
+							RelationGetRelationName(rel), trigger->tgargs[1], parent->name),
+					 errdetail("No %s with id %lld is visible to the current user.",
+							   parent->name, (long long) DatumGetInt64(fk)),
+					 errhint("Insert the %s first, or check the id.", parent->name)));
+
+		parent_cred = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		parent_pf = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		/* int8 values are passed by value: they outlive the SPI memory */
+		SPI_finish();
 	}
-	if (SPI_execute_plan(parent->plan, &fk, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed for \"%s\"", parent->query);
-
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("%s.%s refers to a %s that does not exist",
-						RelationGetRelationName(rel), trigger->tgargs[1], parent->name),
-				 errdetail("No %s with id %lld is visible to the current user.",
-						   parent->name, (long long) DatumGetInt64(fk)),
-				 errhint("Insert the %s first, or check the id.", parent->name)));
-
-	parent_cred = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	parent_pf = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 
 	if (!cred_null && DatumGetInt64(cred) != DatumGetInt64(parent_cred))
 		ereport(ERROR,
@@ -179,7 +324,6 @@ cobranca_inherit_tenant(PG_FUNCTION_ARGS)
 			values[ncols++] = parent_pf;
 		}
 	}
-	SPI_finish();
 
 	if (ncols > 0)
 		tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls);

@@ -13,6 +13,10 @@
  * The worker
  *	- runs nothing while the server is in recovery (a standby),
  *	- skips a cycle when the extension is not installed in its database,
+ *	- runs nothing in a BI replica: a database that subscribes, by logical
+ *	  replication, to tables of schema cobranca (the test of
+ *	  cobranca.is_bi_replica(), src/sql/93_replica.sql) receives what the
+ *	  primary's jobs wrote and must not write it a second time,
  *	- skips a cycle, without waiting, while another session runs one (both
  *	  take the same advisory lock; a DBA's run_jobs() waits instead),
  *	- survives an ERROR that escapes the cycle (a cancelled statement, a
@@ -59,6 +63,16 @@
 	CppAsString2(COBRANCA_CYCLE_LOCK_KEY1) ", " \
 	CppAsString2(COBRANCA_CYCLE_LOCK_KEY2) ")"
 
+/*
+ * The test of cobranca.is_bi_replica(), kept here so that it works whatever
+ * version of the extension's SQL is installed.
+ */
+#define REPLICA_SQL \
+	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_subscription_rel sr " \
+	"JOIN pg_catalog.pg_class c ON c.oid = sr.srrelid " \
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
+	"WHERE n.nspname = 'cobranca')"
+
 #define CYCLE_SQL \
 	"SELECT pg_catalog.count(*), pg_catalog.count(error) FROM cobranca.run_jobs()"
 
@@ -70,11 +84,15 @@
 /* whether the last pass found the cycle lock taken (and said so) */
 static bool busy_reported = false;
 
+/* whether the last pass found the database to be a BI replica (and said so) */
+static bool replica_reported = false;
+
 /* what one pass of the loop did, for the server log */
 typedef enum CycleOutcome
 {
 	CYCLE_RAN,
 	CYCLE_NO_EXTENSION,
+	CYCLE_REPLICA,
 	CYCLE_BUSY
 } CycleOutcome;
 
@@ -124,6 +142,19 @@ RunCycleTransaction(int64 *jobs, int64 *failed)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	pgstat_report_activity(STATE_RUNNING, REPLICA_SQL);
+	ret = SPI_execute(REPLICA_SQL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check for a subscription: SPI code %d", ret);
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+								   SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return CYCLE_REPLICA;
+	}
 
 	pgstat_report_activity(STATE_RUNNING, CYCLE_LOCK_SQL);
 	ret = SPI_execute(CYCLE_LOCK_SQL, false, 1);
@@ -238,6 +269,11 @@ RunCycle(MemoryContext loop_cxt)
 		ereport(DEBUG1,
 				(errmsg("%s: extension \"cobranca\" is not installed in database \"%s\"; cycle skipped",
 						WORKER_NAME, cobranca_database)));
+	else if (outcome == CYCLE_REPLICA)
+		ereport(replica_reported ? DEBUG1 : LOG,
+				(errmsg("%s: database \"%s\" is a BI replica (it subscribes to tables of schema cobranca); no collection cycle runs here",
+						WORKER_NAME, cobranca_database),
+				 errhint("The jobs run on the primary.  Dropping the subscription makes this database run them.")));
 	else if (outcome == CYCLE_BUSY)
 		ereport(busy_reported ? DEBUG1 : LOG,
 				(errmsg("%s: another session is running a collection cycle; cycle skipped",
@@ -255,6 +291,7 @@ RunCycle(MemoryContext loop_cxt)
 
 	/* a lock held for long is reported once, not every naptime */
 	busy_reported = (cycle_error == NULL && outcome == CYCLE_BUSY);
+	replica_reported = (cycle_error == NULL && outcome == CYCLE_REPLICA);
 
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);

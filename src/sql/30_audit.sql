@@ -3,7 +3,7 @@
 -- The capture trigger is put on every domain table by 97_security.sql.
 
 CREATE TABLE cobranca.audit_log (
-  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id                bigint GENERATED ALWAYS AS IDENTITY,
   logged_at         timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   txid              bigint NOT NULL DEFAULT pg_catalog.pg_current_xact_id()::text::bigint,
   session_user_name name NOT NULL DEFAULT SESSION_USER,
@@ -17,11 +17,18 @@ CREATE TABLE cobranca.audit_log (
   old_values        jsonb,
   new_values        jsonb,
   reason            text
-);
+) PARTITION BY RANGE (logged_at);
+-- Partitioned by month of logged_at (92_partition.sql).  The keys and
+-- indexes are the partitions' own, not the table's: a dump restores the
+-- partitions the job made after CREATE EXTENSION has made the table, and
+-- an index of the table would already be on each partition it attaches.
+-- The default partition, made here, is the model of the monthly ones.
 -- Few and cheap indexes: every domain write pays for them.  BRIN suits both
 -- columns, which grow with the table; the seal scans by txid.
-CREATE INDEX audit_log_txid_idx ON cobranca.audit_log USING brin (txid);
-CREATE INDEX audit_log_logged_at_idx ON cobranca.audit_log USING brin (logged_at);
+CREATE TABLE cobranca.audit_log_default PARTITION OF cobranca.audit_log DEFAULT;
+ALTER TABLE cobranca.audit_log_default ADD CONSTRAINT audit_log_default_pkey PRIMARY KEY (id);
+CREATE INDEX audit_log_default_txid_idx ON cobranca.audit_log_default USING brin (txid);
+CREATE INDEX audit_log_default_logged_at_idx ON cobranca.audit_log_default USING brin (logged_at);
 COMMENT ON TABLE cobranca.audit_log IS
   'Who did what, when: one row per INSERT, UPDATE and DELETE on a domain table and per document reveal, written in the same transaction; append-only, sealed into hash chains by cobranca.audit_seal()';
 COMMENT ON COLUMN cobranca.audit_log.id IS 'capture order (not commit order); the chain order is in cobranca.audit_seal';

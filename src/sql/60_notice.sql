@@ -42,7 +42,8 @@ AS $$
      AND i.agreement_id IS NULL
      AND i.due_on < d.day
      AND i.due_on >= (d.day - '12 months'::interval)::date
-   GROUP BY c.id, d.day
+   -- the whole key of contract, also where it is (id, creditor_id) (doc/scaling.md)
+   GROUP BY c.id, c.creditor_id, d.day
 $$;
 COMMENT ON FUNCTION cobranca.default_facts_local(date, timestamptz) IS
   'default_facts as of one date for all payers (as_of_day), or as of each payer''s local date at an instant (as_of_day null)';
@@ -644,13 +645,17 @@ AS $$
 DECLARE
   n bigint;
 BEGIN
+  -- every join also on creditor_id (always equal): a distributed cluster
+  -- runs the statement on each creditor's node (doc/scaling.md)
   UPDATE cobranca.default_notice dn SET status = 'expired'
     FROM cobranca.contract c, cobranca.payer p
-   WHERE dn.contract_id = c.id AND p.id = c.payer_id
+   WHERE dn.contract_id = c.id AND c.creditor_id = dn.creditor_id
+     AND p.id = c.payer_id AND p.creditor_id = dn.creditor_id
      AND dn.status IN ('confirmed', 'unreachable')
      AND dn.deadline_on < (expire_notices.as_of AT TIME ZONE p.timezone)::date
      AND (SELECT count(*) FROM cobranca.invoice i
-           WHERE i.id = ANY (dn.invoice_ids) AND i.status IN ('open', 'disputed')) >= 2;
+           WHERE i.id = ANY (dn.invoice_ids) AND i.creditor_id = dn.creditor_id
+             AND i.status IN ('open', 'disputed')) >= 2;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END

@@ -540,7 +540,8 @@ BEGIN
            i.balance, s.probability, s.updated_amount, s.priority
       FROM cobranca.score_invoices(ids, d) s
       JOIN cobranca.invoice i ON i.id = s.invoice_id
-    ON CONFLICT (invoice_id) DO UPDATE
+    -- the key by name: on a distributed cluster it gains creditor_id (doc/scaling.md)
+    ON CONFLICT ON CONSTRAINT invoice_score_pkey DO UPDATE
        SET as_of = EXCLUDED.as_of, model_id = EXCLUDED.model_id, balance = EXCLUDED.balance,
            probability = EXCLUDED.probability, updated_amount = EXCLUDED.updated_amount,
            priority = EXCLUDED.priority, computed_at = pg_catalog.now();

@@ -13,7 +13,7 @@ COMMENT ON SEQUENCE cobranca.job_cycle_seq IS
   'numbers the collection cycles: every row a cycle writes in cobranca.job_run carries the same number';
 
 CREATE TABLE cobranca.job_run (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id          bigint GENERATED ALWAYS AS IDENTITY,
   cycle       bigint NOT NULL,
   job         text NOT NULL,
   as_of       timestamptz NOT NULL,
@@ -25,9 +25,13 @@ CREATE TABLE cobranca.job_run (
   pid         integer NOT NULL,
   CONSTRAINT job_run_finished_after_start CHECK (finished_at >= started_at),
   CONSTRAINT job_run_rows_or_error CHECK (error IS NULL OR rows IS NULL)
-);
-CREATE INDEX job_run_started_at_idx ON cobranca.job_run (started_at);
-CREATE INDEX job_run_job_started_at_idx ON cobranca.job_run (job, started_at);
+) PARTITION BY RANGE (started_at);
+-- Partitioned by month of started_at (92_partition.sql); the keys and
+-- indexes are the partitions', modelled on the default partition's.
+CREATE TABLE cobranca.job_run_default PARTITION OF cobranca.job_run DEFAULT;
+ALTER TABLE cobranca.job_run_default ADD CONSTRAINT job_run_default_pkey PRIMARY KEY (id);
+CREATE INDEX job_run_default_started_at_idx ON cobranca.job_run_default (started_at);
+CREATE INDEX job_run_default_job_started_at_idx ON cobranca.job_run_default (job, started_at);
 COMMENT ON TABLE cobranca.job_run IS
   'History of the collection cycles: one row per job per cycle, kept for cobranca.job_run_retention days (job prune_job_runs)';
 COMMENT ON COLUMN cobranca.job_run.id IS 'row number';
@@ -70,6 +74,14 @@ BEGIN
     RAISE EXCEPTION 'as_of must not be null'
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Call cobranca.run_jobs() to run the cycle for now.';
+  END IF;
+  -- a BI replica (93_replica.sql) receives what the primary's jobs wrote
+  IF cobranca.is_bi_replica() THEN
+    RAISE EXCEPTION 'cobranca.run_jobs() does not run on a BI replica'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = pg_catalog.format('Database %s subscribes to tables of schema cobranca.',
+                                       pg_catalog.current_database()),
+            HINT = 'Run the jobs on the primary; their results reach this database through the subscription.';
   END IF;
 
   -- one cycle at a time per database; waits for one running elsewhere
@@ -128,7 +140,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION cobranca.run_jobs(timestamptz) IS
-  'Runs one collection cycle as of the given instant: every enabled job of cobranca.job in position order, each in its own subtransaction (a failing job is rolled back and logged, the others run); logs each in cobranca.job_run; waits while another session runs a cycle';
+  'Runs one collection cycle as of the given instant: every enabled job of cobranca.job in position order, each in its own subtransaction (a failing job is rolled back and logged, the others run); logs each in cobranca.job_run; waits while another session runs a cycle; refuses on a BI replica (cobranca.is_bi_replica())';
 REVOKE ALL ON FUNCTION cobranca.run_jobs(timestamptz) FROM PUBLIC;
 
 CREATE FUNCTION cobranca.prune_job_runs(as_of timestamptz) RETURNS bigint

@@ -94,6 +94,7 @@ $$
   SELECT pg_catalog.string_agg(c.relname, ', ' ORDER BY c.relname)
     FROM pg_catalog.pg_class c
    WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind IN ('r', 'p')
+     AND NOT c.relispartition	-- a partition takes its table's class
      AND NOT EXISTS (SELECT 1 FROM cobranca.table_class k WHERE k.table_name = c.relname)
 $$;
 COMMENT ON FUNCTION cobranca.unclassified_tables() IS

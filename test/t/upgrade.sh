@@ -52,9 +52,8 @@ for from in $releases; do
 		q "$full" "SELECT cobranca.run_jobs()" >/dev/null
 	ok $? "$from: sample portfolio loaded and jobs run"
 
-	# a fingerprint of every table, kept outside the extension: its columns
-	# at $from, its row count and an md5 over its rows projected on those
-	# columns (so columns added by the upgrade do not count)
+	# every table, kept outside the extension, with its columns at $from
+	# (so columns added by the upgrade do not count)
 	q "$full" "CREATE TABLE public.upg_fp AS
 	           SELECT c.oid::regclass::text AS tbl,
 	                  (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
@@ -62,25 +61,31 @@ for from in $releases; do
 	                  NULL::bigint AS n, NULL::text AS h
 	             FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
 	            WHERE s.nspname = 'cobranca' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
-	fp_sql="DO \$\$ DECLARE r record; BEGIN
-	          FOR r IN SELECT * FROM public.upg_fp LOOP
-	            EXECUTE format('UPDATE public.upg_fp SET n = (SELECT count(*) FROM %1\$s),
-	                              h = (SELECT md5(coalesce(string_agg(j::text, ''|'' ORDER BY j::text), ''''))
-	                                     FROM (SELECT (SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(x)) e(k, v)
-	                                                    WHERE k = ANY (%2\$L::text[])) AS j FROM %1\$s x) y)
-	                            WHERE tbl = %3\$L', r.tbl, r.cols, r.tbl);
-	          END LOOP; END \$\$"
-	q "$full" "$fp_sql"
-	before=$(q "$full" "SELECT string_agg(tbl || ':' || n || ':' || h, ' ' ORDER BY tbl) FROM public.upg_fp")
+	# every row of $from, projected on those columns, must still be there
+	# after the upgrade; rows the upgrade adds (a job it ships, the audit
+	# row of that change) are listed but do not fail the test
+	q "$full" "CREATE TABLE public.upg_before (tbl text, j text); CREATE TABLE public.upg_after (tbl text, j text);
+	           CREATE FUNCTION public.upg_rows(dest text) RETURNS void LANGUAGE plpgsql AS \$f\$
+	           DECLARE r record; BEGIN
+	             FOR r IN SELECT * FROM public.upg_fp LOOP
+	               EXECUTE format('INSERT INTO public.%I SELECT %L, (SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(x)) e(k, v)
+	                                                                  WHERE k = ANY (%L::text[]))::text FROM %s x',
+	                              dest, r.tbl, r.cols, r.tbl);
+	             END LOOP; END \$f\$"
+	q "$full" "SELECT public.upg_rows('upg_before')"
 	q "$full" "ALTER EXTENSION cobranca UPDATE"
 	ok $? "$from: ALTER EXTENSION cobranca UPDATE with data in place"
-	q "$full" "$fp_sql"
-	after=$(q "$full" "SELECT string_agg(tbl || ':' || n || ':' || h, ' ' ORDER BY tbl) FROM public.upg_fp")
-	if [ -n "$before" ] && [ "$before" = "$after" ]; then
-		ok 0 "$from: every row of every table is kept ($(wc -w <<<"$before") tables)"
+	q "$full" "SELECT public.upg_rows('upg_after')"
+	ntab=$(q "$full" "SELECT count(*) FROM public.upg_fp")
+	lost=$(q "$full" "SELECT string_agg(tbl || ':' || n, ' ' ORDER BY tbl) FROM (SELECT tbl, count(*) AS n FROM
+	                    (SELECT tbl, j FROM public.upg_before EXCEPT ALL SELECT tbl, j FROM public.upg_after) d GROUP BY tbl) l")
+	added=$(q "$full" "SELECT string_agg(tbl || ':' || n, ' ' ORDER BY tbl) FROM (SELECT tbl, count(*) AS n FROM
+	                     (SELECT tbl, j FROM public.upg_after EXCEPT ALL SELECT tbl, j FROM public.upg_before) d GROUP BY tbl) l")
+	if [ "$ntab" -gt 0 ] && [ -z "$lost" ]; then
+		ok 0 "$from: every row of every table is kept ($ntab tables; added by the upgrade: ${added:-none})"
 	else
 		ok 1 "$from: every row of every table is kept"
-		diff <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | sed 's/^/# /'
+		echo "# rows lost or changed, by table: $lost"
 	fi
 
 	# the audit chain written by $from still verifies after the upgrade,
