@@ -492,13 +492,14 @@ BEGIN
     -- (a new snapshot): an installment payment in flight is waited for and
     -- either keeps the agreement or counts in what is credited; one
     -- arriving later waits and finds its installment cancelled
-    PERFORM FROM cobranca.invoice i JOIN cobranca.agreement_installment s ON s.invoice_id = i.id
-     WHERE s.agreement_id = a.id ORDER BY i.id FOR UPDATE OF i;
+    PERFORM FROM cobranca.invoice i
+      JOIN cobranca.agreement_installment s ON s.invoice_id = i.id AND s.creditor_id = i.creditor_id
+     WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id ORDER BY i.id FOR UPDATE OF i;
     CONTINUE WHEN NOT EXISTS (
       SELECT 1 FROM cobranca.agreement_installment s
-        JOIN cobranca.invoice i ON i.id = s.invoice_id
-        JOIN cobranca.payer p ON p.id = i.payer_id
-       WHERE s.agreement_id = a.id AND i.status = 'open'
+        JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+        JOIN cobranca.payer p ON p.id = i.payer_id AND p.creditor_id = i.creditor_id
+       WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id AND i.status = 'open'
          AND i.due_on + grace < (break_agreements.as_of AT TIME ZONE p.timezone)::date);
     SELECT coalesce(sum(i.paid_total), 0) INTO paid
       FROM cobranca.agreement_installment s

@@ -14,20 +14,24 @@ DECLARE
   inv record;
   n bigint := 0;
 BEGIN
+  -- every join also on creditor_id (always equal), every statement of the
+  -- loop on the agreement's creditor: a distributed cluster runs each on
+  -- the creditor's node (doc/scaling.md)
   UPDATE cobranca.agreement g
      SET status = 'completed', completed_at = break_agreements.as_of
    WHERE g.status = 'active'
      AND NOT EXISTS (SELECT 1 FROM cobranca.agreement_installment s
-                       JOIN cobranca.invoice i ON i.id = s.invoice_id
-                      WHERE s.agreement_id = g.id AND i.status <> 'paid');
+                       JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+                      WHERE s.agreement_id = g.id AND s.creditor_id = g.creditor_id AND i.status <> 'paid');
   GET DIAGNOSTICS n = ROW_COUNT;
 
   FOR a IN
-    SELECT g.* FROM cobranca.agreement g JOIN cobranca.payer p ON p.id = g.payer_id
+    SELECT g.* FROM cobranca.agreement g
+      JOIN cobranca.payer p ON p.id = g.payer_id AND p.creditor_id = g.creditor_id
      WHERE g.status = 'active'
        AND EXISTS (SELECT 1 FROM cobranca.agreement_installment s
-                     JOIN cobranca.invoice i ON i.id = s.invoice_id
-                    WHERE s.agreement_id = g.id AND i.status = 'open'
+                     JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+                    WHERE s.agreement_id = g.id AND s.creditor_id = g.creditor_id AND i.status = 'open'
                       AND i.due_on + grace < (break_agreements.as_of AT TIME ZONE p.timezone)::date)
      ORDER BY g.id
      FOR UPDATE OF g
@@ -36,23 +40,28 @@ BEGIN
     -- (a new snapshot): an installment payment in flight is waited for and
     -- either keeps the agreement or counts in what is credited; one
     -- arriving later waits and finds its installment cancelled
-    PERFORM FROM cobranca.invoice i JOIN cobranca.agreement_installment s ON s.invoice_id = i.id
-     WHERE s.agreement_id = a.id ORDER BY i.id FOR UPDATE OF i;
+    PERFORM FROM cobranca.invoice i
+      JOIN cobranca.agreement_installment s ON s.invoice_id = i.id AND s.creditor_id = i.creditor_id
+     WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id ORDER BY i.id FOR UPDATE OF i;
     CONTINUE WHEN NOT EXISTS (
       SELECT 1 FROM cobranca.agreement_installment s
-        JOIN cobranca.invoice i ON i.id = s.invoice_id
-        JOIN cobranca.payer p ON p.id = i.payer_id
-       WHERE s.agreement_id = a.id AND i.status = 'open'
+        JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+        JOIN cobranca.payer p ON p.id = i.payer_id AND p.creditor_id = i.creditor_id
+       WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id AND i.status = 'open'
          AND i.due_on + grace < (break_agreements.as_of AT TIME ZONE p.timezone)::date);
     SELECT coalesce(sum(i.paid_total), 0) INTO paid
-      FROM cobranca.agreement_installment s JOIN cobranca.invoice i ON i.id = s.invoice_id
-     WHERE s.agreement_id = a.id;
+      FROM cobranca.agreement_installment s
+      JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+     WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id;
     UPDATE cobranca.invoice i SET status = 'cancelled'
       FROM cobranca.agreement_installment s
-     WHERE s.agreement_id = a.id AND i.id = s.invoice_id AND i.status NOT IN ('paid', 'cancelled', 'written_off');
-    UPDATE cobranca.invoice SET agreement_id = NULL WHERE agreement_id = a.id;
+     WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id
+       AND i.id = s.invoice_id AND i.creditor_id = a.creditor_id
+       AND i.status NOT IN ('paid', 'cancelled', 'written_off');
+    UPDATE cobranca.invoice SET agreement_id = NULL WHERE agreement_id = a.id AND creditor_id = a.creditor_id;
     FOR inv IN SELECT i.id, i.balance FROM cobranca.invoice i
-                WHERE i.id = ANY (a.invoice_ids) AND i.balance > 0 AND i.status <> 'cancelled'
+                WHERE i.id = ANY (a.invoice_ids) AND i.creditor_id = a.creditor_id
+                  AND i.balance > 0 AND i.status <> 'cancelled'
                 ORDER BY i.due_on, i.id LOOP
       EXIT WHEN paid <= 0;
       part := LEAST(paid, inv.balance);
@@ -61,7 +70,8 @@ BEGIN
               break_agreements.as_of, part, 'transfer');
       paid := paid - part;
     END LOOP;
-    UPDATE cobranca.agreement SET status = 'broken', broken_at = break_agreements.as_of WHERE id = a.id;
+    UPDATE cobranca.agreement SET status = 'broken', broken_at = break_agreements.as_of
+     WHERE id = a.id AND creditor_id = a.creditor_id;
     n := n + 1;
   END LOOP;
   RETURN n;
