@@ -38,6 +38,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "validate.h"
+
 /* set while payment_book or dispute_book update an invoice */
 static bool in_bookkeeping = false;
 
@@ -178,7 +180,7 @@ cobranca_invoice_bookkeeping(PG_FUNCTION_ARGS)
 		if (!known)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("invalid invoice.status: \"%s\"", status),
+					 errmsg("invalid invoice.status: \"%s\"", CobrancaShowValue(status)),
 					 errdetail("invoice.status must be one of: open, paid, disputed, in_agreement, cancelled, written_off.")));
 	}
 

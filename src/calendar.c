@@ -507,7 +507,7 @@ CheckChannel(const char *channel)
 	if (!CobrancaIsChannel(channel))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel: \"%s\"", channel),
+				 errmsg("invalid channel: \"%s\"", CobrancaShowValue(channel)),
 				 errdetail("Channels are email, sms, whatsapp, phone and letter.")));
 }
 
@@ -517,7 +517,7 @@ CheckUF(const char *uf)
 	if (!CobrancaIsUF(uf))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid uf: \"%s\"", uf),
+				 errmsg("invalid uf: \"%s\"", CobrancaShowValue(uf)),
 				 errdetail("uf must be the two upper-case letters of a Brazilian state or DF.")));
 }
 
@@ -750,6 +750,14 @@ cobranca_cadence_day(PG_FUNCTION_ARGS)
 	CheckUF(uf);
 	if (DATE_NOT_FINITE(due))
 		PG_RETURN_DATEADT(due);
+	/* in 64 bits: due + offset may leave the date range (or int32) */
+	if (!IS_VALID_DATE((int64) due + offset) || !IS_VALID_DATE((int64) due + offset - 31))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("cadence day out of range"),
+				 errdetail("due_on %s plus offset_days %d is not a date.",
+						   DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(due))), offset),
+				 errhint("cadence_rule.offset_days runs from -60 to 1825.")));
 	day = due + offset;
 	if (offset < 0)
 	{

@@ -144,7 +144,10 @@ DocumentMask(DocumentKind kind, const char *s, char *out)
 #ifndef COBRANCA_FUZZ
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+
+#include "validate.h"
 
 static DocumentKind
 kind_from_text(text *t)
@@ -157,7 +160,7 @@ kind_from_text(text *t)
 		return DOC_CNPJ;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid document kind: \"%s\"", k),
+			 errmsg("invalid document kind: \"%s\"", CobrancaShowValue(k)),
 			 errdetail("The kind is person (CPF) or company (CNPJ).")));
 	return DOC_CPF;				/* keep compiler quiet */
 }
@@ -205,24 +208,70 @@ cobranca_document_normalize(PG_FUNCTION_ARGS)
 	char		buf[CNPJ_LEN + 1];
 	char		masked[19];
 	int			n;
+	/* document_normalize(kind, document, field): the column, for messages */
+	char	   *field = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
+	char	   *where = field ? psprintf(" in %s", field) : "";
+	char	   *hint = (field == NULL || strncmp(field, "payer.", 6) == 0) ?
+		"payer.kind person takes a CPF, company takes a CNPJ." :
+		psprintf("%s takes a %s.", field, name);
 
 	n = DocumentStrip(in, buf, want);
-	if (n != want)
+	if (n < 0)
+	{
+		/* say what is wrong without showing any of the document's digits */
+		const char *what = psprintf("more than %d", want);
+		int			pos = 1;
+
+		for (const char *p = in; *p; p += pg_mblen(p), pos++)
+		{
+			unsigned char c = (unsigned char) *p;
+
+			if (!(c == '.' || c == '-' || c == '/' || c == ' ' || c == '\t' ||
+				  (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+			{
+				what = GetDatabaseEncoding() == PG_UTF8 ?
+					psprintf("the character U+%04X at position %d",
+							 (unsigned) utf8_to_unicode((const unsigned char *) p), pos) :
+					psprintf("the byte 0x%02X at position %d", c, pos);
+				break;
+			}
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid %s: malformed value", name),
+				 errmsg("invalid %s%s: malformed value", name, where),
 				 errdetail("A %s has %d %s, optionally punctuated with \".\", \"-\" and \"/\"; the value given has %s.",
 						   name, want,
 						   kind == DOC_CPF ? "digits" : "characters (12 letters or digits, then 2 digits)",
-						   n < 0 ? "other characters or is too long" : psprintf("%d", n)),
-				 errhint("payer.kind person takes a CPF, company takes a CNPJ.")));
+						   what),
+				 errhint("%s", hint)));
+	}
+	if (n != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid %s%s: malformed value", name, where),
+				 errdetail("A %s has %d %s, optionally punctuated with \".\", \"-\" and \"/\"; the value given has %s.",
+						   name, want,
+						   kind == DOC_CPF ? "digits" : "characters (12 letters or digits, then 2 digits)",
+						   psprintf("%d", n)),
+				 errhint("%s", hint)));
+
+	for (int i = 0; i < want; i++)
+		if ((buf[i] < '0' || buf[i] > '9') && (kind == DOC_CPF || i >= CNPJ_LEN - 2))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid %s%s: malformed value", name, where),
+					 errdetail("%s has a letter at position %d of its %d characters, where only a digit can be.",
+							   kind == DOC_CPF ? "The CPF" : "The CNPJ", i + 1, want),
+					 errhint("%s", kind == DOC_CPF ? "A CPF is all digits; check for a letter O typed for a zero." :
+							 "The two check digits of a CNPJ are digits, also in the alphanumeric form.")));
 
 	if (!(kind == DOC_CPF ? CpfValid(buf) : CnpjValid(buf)))
 	{
 		DocumentMask(kind, buf, masked);
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("invalid %s: check digits do not match", name),
+				 errmsg("invalid %s%s: check digits do not match", name, where),
 				 errdetail("The %s %s fails the check-digit test%s.", name, masked,
 						   all_same(buf, want) ? " (a number of one repeated character is never issued)" : ""),
 				 errhint("Check the document at its source; it may have been mistyped.")));

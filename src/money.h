@@ -18,7 +18,5 @@ extern void CobrancaLateCharges(int64 balance, int32 late_days, int64 fine_bp,
 								int64 interest_bp, bool fine_due,
 								int64 *fine, int64 *interest);
 extern int	CobrancaNextBankDay(int julian);
-extern uint16 CobrancaCrc16(const char *data, size_t len);
-extern bool CobrancaBoletoLineValid(text *t);
 
 #endif							/* COBRANCA_MONEY_H */

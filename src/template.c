@@ -11,15 +11,18 @@
  * A template containing one of them is refused, both when a cadence rule is
  * written (CHECK constraint) and when a message is rendered.
  *
+ * TemplateCheck and TemplateRender need no server (the values come from a
+ * lookup callback), so that test/fuzz/template_fuzz.c builds them
+ * standalone; the SQL-callable part at the end reads the values from a
+ * jsonb and turns a problem into an error.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "utils/builtins.h"
-#include "utils/jsonb.h"
-#include "utils/numeric.h"
+
+#include "template.h"
 
 /* The placeholders a template may use (see cobranca.contact_message) */
 static const char *const allowed_placeholders[] = {
@@ -129,28 +132,31 @@ IsAllowedPlaceholder(const char *name, int len)
 }
 
 /*
- * Refuse a template that mentions health data, threatens, or uses a
- * placeholder outside the list.  field names the column for the error.
+ * What is wrong with a template, if anything: health data, threatening
+ * wording, an unclosed placeholder or one outside the list.  *what and
+ * *whatlen give the word or placeholder name found.
  */
-static void
-CheckTemplate(const char *field, const char *tpl)
+TemplateProblem
+TemplateCheck(const char *tpl, const char **what, int *whatlen)
 {
 	char	   *lowered = LowerText(tpl);
 	const char *word;
 	const char *p;
+	TemplateProblem problem = TPL_OK;
 
+	*what = NULL;
+	*whatlen = 0;
 	if ((word = FindWord(lowered, health_words, lengthof(health_words))) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("%s references health data: \"%s\"", field, word),
-				 errdetail("Messages to payers never carry diagnoses, procedures, CID codes, claims or hospitalizations (LGPD art. 11)."),
-				 errhint("Use only amounts, competences and due dates.")));
-	if ((word = FindWord(lowered, threat_words, lengthof(threat_words))) != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("%s contains threatening or embarrassing wording: \"%s\"", field, word),
-				 errdetail("Collection texts never threaten or embarrass the payer (CDC arts. 42 and 71)."),
-				 errhint("State the amount, the due date and how to pay.")));
+		problem = TPL_HEALTH;
+	else if ((word = FindWord(lowered, threat_words, lengthof(threat_words))) != NULL)
+		problem = TPL_THREAT;
+	pfree(lowered);
+	if (problem != TPL_OK)
+	{
+		*what = word;
+		*whatlen = strlen(word);
+		return problem;
+	}
 
 	for (p = strstr(tpl, "{{"); p != NULL; p = strstr(p, "{{"))
 	{
@@ -158,54 +164,28 @@ CheckTemplate(const char *field, const char *tpl)
 		const char *end = strstr(name, "}}");
 
 		if (end == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("%s has an unclosed placeholder", field),
-					 errdetail("A placeholder is written {{name}}.")));
+			return TPL_UNCLOSED;
 		if (!IsAllowedPlaceholder(name, end - name))
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("%s uses an unknown placeholder: \"{{%.*s}}\"", field,
-							(int) Min(end - name, 60), name),
-					 errdetail("Placeholders are nome, credor, credor_cnpj, credor_endereco, credor_contato, registro_ans, total, quantidade, titulos, vencimento, pix and protocolo.")));
+		{
+			*what = name;
+			*whatlen = end - name;
+			return TPL_UNKNOWN;
+		}
 		p = end + 2;
 	}
-	pfree(lowered);
-}
-
-/* The value of key in a jsonb object, as text ("" when absent or null) */
-static const char *
-VarValue(Jsonb *vars, const char *key, int len)
-{
-	JsonbValue	vbuf;
-	JsonbValue *v;
-
-	if (vars == NULL || !JB_ROOT_IS_OBJECT(vars))
-		return "";
-	v = getKeyJsonValueFromContainer(&vars->root, key, len, &vbuf);
-	if (v == NULL)
-		return "";
-	switch (v->type)
-	{
-		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return v->val.boolean ? "true" : "false";
-		default:
-			return "";
-	}
+	return TPL_OK;
 }
 
 /*
- * Substitute the placeholders.  A line whose placeholders all came out
- * empty (say, {{pix}} when there is no PIX key, or a protocol not given
- * yet) is dropped rather than left half-written.
+ * Substitute the placeholders with what lookup gives for their names
+ * (never NULL; "" for none).  A line whose placeholders all came out empty
+ * (say, {{pix}} when there is no PIX key, or a protocol not given yet) is
+ * dropped rather than left half-written.  The template should have passed
+ * TemplateCheck; if not, a "{{" without its "}}" on the same line is kept
+ * as text.
  */
-static char *
-RenderTemplate(const char *tpl, Jsonb *vars)
+char *
+TemplateRender(const char *tpl, TemplateLookup lookup, void *ctx)
 {
 	StringInfoData out;
 	const char *p = tpl;
@@ -221,11 +201,17 @@ RenderTemplate(const char *tpl, Jsonb *vars)
 
 		while (p < stop)
 		{
+			const char *end = NULL;
+
 			if (p[0] == '{' && p[1] == '{')
 			{
-				const char *name = p + 2;
-				const char *end = strstr(name, "}}");
-				const char *val = VarValue(vars, name, end - name);
+				end = strstr(p + 2, "}}");
+				if (end != NULL && end + 2 > stop)
+					end = NULL;
+			}
+			if (end != NULL)
+			{
+				const char *val = lookup(ctx, p + 2, end - (p + 2));
 
 				had_placeholder = true;
 				if (*val)
@@ -256,6 +242,83 @@ RenderTemplate(const char *tpl, Jsonb *vars)
 	return out.data;
 }
 
+#ifndef COBRANCA_FUZZ
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "validate.h"
+
+/* Refuse a bad template with an error; field names the column */
+static void
+CheckTemplate(const char *field, const char *tpl)
+{
+	const char *what;
+	int			len;
+
+	switch (TemplateCheck(tpl, &what, &len))
+	{
+		case TPL_OK:
+			break;
+		case TPL_HEALTH:
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("%s references health data: \"%s\"", field, what),
+					 errdetail("Messages to payers never carry diagnoses, procedures, CID codes, claims or hospitalizations (LGPD art. 11)."),
+					 errhint("Use only amounts, competences and due dates.")));
+			break;
+		case TPL_THREAT:
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("%s contains threatening or embarrassing wording: \"%s\"", field, what),
+					 errdetail("Collection texts never threaten or embarrass the payer (CDC arts. 42 and 71)."),
+					 errhint("State the amount, the due date and how to pay.")));
+			break;
+		case TPL_UNCLOSED:
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("%s has an unclosed placeholder", field),
+					 errdetail("A placeholder is written {{name}}.")));
+			break;
+		case TPL_UNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("%s uses an unknown placeholder: \"{{%s}}\"", field,
+							CobrancaShowValue(pnstrdup(what, len))),
+					 errdetail("Placeholders are nome, credor, credor_cnpj, credor_endereco, credor_contato, registro_ans, total, quantidade, titulos, vencimento, pix and protocolo.")));
+			break;
+	}
+}
+
+/* The value of key in the jsonb object ctx, as text ("" when absent or null) */
+static const char *
+VarValue(void *ctx, const char *key, int len)
+{
+	Jsonb	   *vars = (Jsonb *) ctx;
+	JsonbValue	vbuf;
+	JsonbValue *v;
+
+	if (vars == NULL || !JB_ROOT_IS_OBJECT(vars))
+		return "";
+	v = getKeyJsonValueFromContainer(&vars->root, key, len, &vbuf);
+	if (v == NULL)
+		return "";
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return v->val.boolean ? "true" : "false";
+		default:
+			return "";
+	}
+}
+
 PG_FUNCTION_INFO_V1(cobranca_check_template);
 
 /* check_template(field text, template text) returns boolean */
@@ -277,5 +340,7 @@ cobranca_render_template(PG_FUNCTION_ARGS)
 	Jsonb	   *vars = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 
 	CheckTemplate("template", tpl);
-	PG_RETURN_TEXT_P(cstring_to_text(RenderTemplate(tpl, vars)));
+	PG_RETURN_TEXT_P(cstring_to_text(TemplateRender(tpl, VarValue, vars)));
 }
+
+#endif							/* COBRANCA_FUZZ */

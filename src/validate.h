@@ -13,5 +13,6 @@
 extern bool CobrancaIsUF(const char *uf);
 extern bool CobrancaIsChannel(const char *channel);
 extern void CobrancaCheckTimezone(const char *field, const char *tzname);
+extern char *CobrancaShowValue(const char *value);
 
 #endif							/* COBRANCA_VALIDATE_H */

@@ -8,30 +8,35 @@
 
 CREATE TABLE cobranca.creditor (
   id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name                  text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  name                  text NOT NULL CHECK (cobranca.check_text('creditor.name', name, 200, false)),
   document              text NOT NULL,
   kind                  text NOT NULL
     CHECK (cobranca.check_member('creditor.kind', kind, '{health_plan,clinic,hospital,lab}')),
   ans_registry          text
-    CHECK (ans_registry ~ '^[0-9]{6}$'),
-  address               text,
-  city                  text,
+    CHECK (cobranca.check_pattern('creditor.ans_registry', ans_registry, '^[0-9]{6}$', 'the 6 digits of the operator''s ANS registry')),
+  address               text
+    CHECK (cobranca.check_text('creditor.address', address, 500, true)),
+  city                  text
+    CHECK (cobranca.check_text('creditor.city', city, 100, false)),
   uf                    text CHECK (cobranca.check_uf('creditor.uf', uf)),
-  pix_key               text CHECK (length(pix_key) BETWEEN 1 AND 77),
+  pix_key               text CHECK (cobranca.check_pattern('creditor.pix_key', pix_key, '^[!-~]{1,77}$', '1 to 77 printable ASCII characters without blanks: a CPF, CNPJ, e-mail, +55 phone or random key')),
   fine_pct              numeric(5,2) NOT NULL DEFAULT 2.00
     CHECK (cobranca.check_range('creditor.fine_pct', fine_pct, 0, 2)),
   interest_month_pct    numeric(5,2) NOT NULL DEFAULT 1.00
     CHECK (cobranca.check_range('creditor.interest_month_pct', interest_month_pct, 0, 1)),
   timezone              text NOT NULL DEFAULT 'America/Sao_Paulo'
     CHECK (cobranca.check_timezone('creditor.timezone', timezone)),
-  service_phone         text,
-  service_email         text,
-  service_site          text,
+  service_phone         text
+    CHECK (cobranca.check_text('creditor.service_phone', service_phone, 60, false)),
+  service_email         text
+    CHECK (cobranca.check_text('creditor.service_email', service_email, 254, false)),
+  service_site          text
+    CHECK (cobranca.check_text('creditor.service_site', service_site, 200, false)),
   notice_day            integer NOT NULL DEFAULT 35
     CHECK (cobranca.check_range('creditor.notice_day', notice_day, 1, 50)),
   carnival_holiday      boolean NOT NULL DEFAULT false,
   claims_break_even_pct numeric(5,2) NOT NULL DEFAULT 70.00
-    CHECK (claims_break_even_pct > 0 AND claims_break_even_pct <= 100),
+    CHECK (cobranca.check_range('creditor.claims_break_even_pct', claims_break_even_pct, 0.01, 100)),
   created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT creditor_document_valid
     CHECK (cobranca.check_rule(cobranca.cnpj_valid(document), 'invalid CNPJ in creditor.document',
@@ -56,7 +61,7 @@ COMMENT ON COLUMN cobranca.creditor.claims_break_even_pct IS 'claims ratio above
 CREATE TABLE cobranca.portfolio (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
-  name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  name        text NOT NULL CHECK (cobranca.check_text('portfolio.name', name, 200, false)),
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT portfolio_name_key UNIQUE (creditor_id, name)
 );
@@ -79,18 +84,20 @@ CREATE TABLE cobranca.payer (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id     bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id    bigint NOT NULL REFERENCES cobranca.portfolio,
-  external_id     text CHECK (length(external_id) BETWEEN 1 AND 100),
+  external_id     text CHECK (cobranca.check_text('payer.external_id', external_id, 100, false)),
   kind            text NOT NULL DEFAULT 'person'
     CHECK (cobranca.check_member('payer.kind', kind, '{person,company}')),
   document        text NOT NULL,
   document_cipher bytea,
   document_digest bytea,
   document_key    smallint REFERENCES cobranca.key_ring,
-  name            text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  email           text CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
-  phone           text CHECK (phone ~ '^\+?[0-9]{10,15}$'),
-  whatsapp        text CHECK (whatsapp ~ '^\+?[0-9]{10,15}$'),
-  address         text,
+  name            text NOT NULL CHECK (cobranca.check_text('payer.name', name, 200, false)),
+  email           text CHECK (cobranca.check_text('payer.email', email, 254, false)
+    AND cobranca.check_pattern('payer.email', email, '^[^@[:space:]]+@[^@[:space:]]+$', 'an e-mail address such as nome@example.com.br')),
+  phone           text CHECK (cobranca.check_pattern('payer.phone', phone, '^\+?[0-9]{10,15}$', '10 to 15 digits, optionally after a +, without punctuation (e.g. +5511987654321)')),
+  whatsapp        text CHECK (cobranca.check_pattern('payer.whatsapp', whatsapp, '^\+?[0-9]{10,15}$', '10 to 15 digits, optionally after a +, without punctuation (e.g. +5511987654321)')),
+  address         text
+    CHECK (cobranca.check_text('payer.address', address, 500, true)),
   uf              text NOT NULL DEFAULT 'SP' CHECK (cobranca.check_uf('payer.uf', uf)),
   timezone        text NOT NULL DEFAULT 'America/Sao_Paulo'
     CHECK (cobranca.check_timezone('payer.timezone', timezone)),
@@ -117,15 +124,16 @@ CREATE TABLE cobranca.contract (
   creditor_id       bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id      bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id          bigint NOT NULL REFERENCES cobranca.payer,
-  external_id       text CHECK (length(external_id) BETWEEN 1 AND 100),
-  number            text NOT NULL CHECK (length(number) BETWEEN 1 AND 60),
-  plan_name         text NOT NULL CHECK (length(plan_name) BETWEEN 1 AND 200),
-  plan_ans_registry text CHECK (plan_ans_registry ~ '^[0-9]{6,9}$'),
+  external_id       text CHECK (cobranca.check_text('contract.external_id', external_id, 100, false)),
+  number            text NOT NULL CHECK (cobranca.check_text('contract.number', number, 60, false)),
+  plan_name         text NOT NULL CHECK (cobranca.check_text('contract.plan_name', plan_name, 200, false)),
+  plan_ans_registry text CHECK (cobranca.check_pattern('contract.plan_ans_registry', plan_ans_registry, '^[0-9]{6,9}$', 'the plan''s ANS registry, 6 to 9 digits')),
   plan_type         text NOT NULL
     CHECK (cobranca.check_member('contract.plan_type', plan_type,
            '{individual,family,collective_membership,collective_business}')),
   paid_by_person    boolean,
-  starts_on         date NOT NULL,
+  starts_on         date NOT NULL
+    CHECK (cobranca.check_date('contract.starts_on', starts_on)),
   status            text NOT NULL DEFAULT 'active'
     CHECK (cobranca.check_member('contract.status', status, '{active,suspended,cancelled}')),
   status_reason     text
@@ -133,7 +141,10 @@ CREATE TABLE cobranca.contract (
   status_changed_at timestamptz,
   created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT contract_external_key UNIQUE (creditor_id, external_id),
-  CONSTRAINT contract_reason_required CHECK (status = 'active' OR status_reason IS NOT NULL)
+  CONSTRAINT contract_reason_required
+    CHECK (cobranca.check_rule(status NOT IN ('suspended', 'cancelled') OR status_reason IS NOT NULL,
+                               'contract.status_reason is required for a suspended or cancelled contract',
+                               'contract.status is ' || status || '; give the reason: default, fraud, request or other.'))
 );
 CREATE INDEX contract_payer_idx ON cobranca.contract (payer_id);
 COMMENT ON TABLE cobranca.contract IS
@@ -146,9 +157,11 @@ CREATE TABLE cobranca.hospitalization (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id   bigint NOT NULL REFERENCES cobranca.creditor,
   contract_id   bigint NOT NULL REFERENCES cobranca.contract,
-  external_id   text CHECK (length(external_id) BETWEEN 1 AND 100),
-  admitted_on   date NOT NULL,
-  discharged_on date,
+  external_id   text CHECK (cobranca.check_text('hospitalization.external_id', external_id, 100, false)),
+  admitted_on   date NOT NULL
+    CHECK (cobranca.check_date('hospitalization.admitted_on', admitted_on)),
+  discharged_on date
+    CHECK (cobranca.check_date('hospitalization.discharged_on', discharged_on)),
   created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT hospitalization_external_key UNIQUE (creditor_id, external_id),
   CONSTRAINT hospitalization_dates
@@ -166,12 +179,15 @@ CREATE TABLE cobranca.invoice (
   portfolio_id    bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id        bigint NOT NULL REFERENCES cobranca.payer,
   contract_id     bigint REFERENCES cobranca.contract,
-  external_id     text CHECK (length(external_id) BETWEEN 1 AND 100),
+  external_id     text CHECK (cobranca.check_text('invoice.external_id', external_id, 100, false)),
   kind            text NOT NULL
     CHECK (cobranca.check_member('invoice.kind', kind, '{premium,copay,private,disallowance,installment}')),
-  competence      date,
-  issued_on       date NOT NULL DEFAULT CURRENT_DATE,
-  due_on          date NOT NULL,
+  competence      date
+    CHECK (cobranca.check_date('invoice.competence', competence)),
+  issued_on       date NOT NULL DEFAULT CURRENT_DATE
+    CHECK (cobranca.check_date('invoice.issued_on', issued_on)),
+  due_on          date NOT NULL
+    CHECK (cobranca.check_date('invoice.due_on', due_on)),
   amount          numeric(14,2) NOT NULL CHECK (cobranca.check_positive('invoice.amount', amount)),
   paid_total      numeric(14,2) NOT NULL DEFAULT 0,
   balance         numeric(14,2) NOT NULL DEFAULT 0,
@@ -223,8 +239,9 @@ CREATE TABLE cobranca.payment (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
   invoice_id  bigint NOT NULL REFERENCES cobranca.invoice,
-  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
-  paid_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  external_id text CHECK (cobranca.check_text('payment.external_id', external_id, 100, false)),
+  paid_at     timestamptz NOT NULL DEFAULT pg_catalog.now()
+    CHECK (cobranca.check_timestamp('payment.paid_at', paid_at)),
   amount      numeric(14,2) NOT NULL CHECK (cobranca.check_positive('payment.amount', amount)),
   method      text NOT NULL
     CHECK (cobranca.check_member('payment.method', method, '{pix,boleto,card,cash,transfer}')),
@@ -240,10 +257,12 @@ CREATE TABLE cobranca.dispute (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
   invoice_id  bigint NOT NULL REFERENCES cobranca.invoice,
-  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
-  opened_on   date NOT NULL DEFAULT CURRENT_DATE,
-  reason      text NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
-  answered_on date,
+  external_id text CHECK (cobranca.check_text('dispute.external_id', external_id, 100, false)),
+  opened_on   date NOT NULL DEFAULT CURRENT_DATE
+    CHECK (cobranca.check_date('dispute.opened_on', opened_on)),
+  reason      text NOT NULL CHECK (cobranca.check_text('dispute.reason', reason, 2000, true)),
+  answered_on date
+    CHECK (cobranca.check_date('dispute.answered_on', answered_on)),
   outcome     text CHECK (cobranca.check_member('dispute.outcome', outcome, '{upheld,rejected}')),
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT dispute_external_key UNIQUE (creditor_id, external_id),
@@ -261,10 +280,11 @@ CREATE TABLE cobranca.claim (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
   contract_id bigint NOT NULL REFERENCES cobranca.contract,
-  external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
-  occurred_on date NOT NULL,
+  external_id text CHECK (cobranca.check_text('claim.external_id', external_id, 100, false)),
+  occurred_on date NOT NULL
+    CHECK (cobranca.check_date('claim.occurred_on', occurred_on)),
   amount      numeric(14,2) NOT NULL CHECK (cobranca.check_positive('claim.amount', amount)),
-  category    text CHECK (length(category) BETWEEN 1 AND 60),
+  category    text CHECK (cobranca.check_text('claim.category', category, 60, false)),
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT claim_external_key UNIQUE (creditor_id, external_id)
 );
@@ -276,16 +296,19 @@ COMMENT ON COLUMN cobranca.claim.category IS 'broad cost category (consultation,
 CREATE TABLE cobranca.cadence_rule (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id   bigint REFERENCES cobranca.creditor,
-  name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  offset_days   integer NOT NULL CHECK (offset_days BETWEEN -60 AND 1825),
+  name          text NOT NULL CHECK (cobranca.check_text('cadence_rule.name', name, 200, false)),
+  offset_days   integer NOT NULL CHECK (cobranca.check_range('cadence_rule.offset_days', offset_days, -60, 1825)),
   channel       text NOT NULL
     CHECK (cobranca.check_member('cadence_rule.channel', channel, '{email,sms,whatsapp,phone,letter}')),
   invoice_kinds text[] NOT NULL DEFAULT '{premium,copay,private,disallowance,installment}'
-    CHECK (invoice_kinds <@ '{premium,copay,private,disallowance,installment}'::text[]
-           AND cardinality(invoice_kinds) > 0),
-  min_probability float8 CHECK (min_probability BETWEEN 0 AND 1),
-  max_probability float8 CHECK (max_probability BETWEEN 0 AND 1),
-  template      text,
+    CHECK (cobranca.check_members('cadence_rule.invoice_kinds', invoice_kinds,
+                                   '{premium,copay,private,disallowance,installment}')
+           AND cobranca.check_rule(cardinality(invoice_kinds) > 0, 'cadence_rule.invoice_kinds is empty',
+                                   'List at least one of premium, copay, private, disallowance, installment.')),
+  min_probability float8 CHECK (cobranca.check_range('cadence_rule.min_probability', min_probability::numeric, 0, 1)),
+  max_probability float8 CHECK (cobranca.check_range('cadence_rule.max_probability', max_probability::numeric, 0, 1)),
+  template      text
+    CHECK (cobranca.check_text('cadence_rule.template', template, 4000, true)),
   active        boolean NOT NULL DEFAULT true,
   created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
@@ -301,19 +324,23 @@ CREATE TABLE cobranca.contact (
   creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id     bigint NOT NULL REFERENCES cobranca.payer,
-  invoice_ids  bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  invoice_ids  bigint[] NOT NULL
+    CHECK (cobranca.check_rule(cardinality(invoice_ids) > 0, 'contact.invoice_ids is empty',
+                               'A contact covers at least one invoice.')),
   rule_id      bigint REFERENCES cobranca.cadence_rule,
   channel      text NOT NULL
     CHECK (cobranca.check_member('contact.channel', channel, '{email,sms,whatsapp,phone,letter}')),
-  contact_on   date NOT NULL,
-  scheduled_at timestamptz NOT NULL,
+  contact_on   date NOT NULL
+    CHECK (cobranca.check_date('contact.contact_on', contact_on)),
+  scheduled_at timestamptz NOT NULL
+    CHECK (cobranca.check_timestamp('contact.scheduled_at', scheduled_at)),
   status       text NOT NULL DEFAULT 'scheduled'
     CHECK (cobranca.check_member('contact.status', status,
            '{scheduled,sent,delivered,read,replied,failed,cancelled,done}')),
-  outcome      text CHECK (length(outcome) <= 200),
-  protocol     text CHECK (protocol ~ '^[0-9]{20}$'),
-  attempt      integer NOT NULL DEFAULT 1 CHECK (attempt BETWEEN 1 AND 5),
-  notes        text CHECK (length(notes) <= 4000),
+  outcome      text CHECK (cobranca.check_text('contact.outcome', outcome, 200, false)),
+  protocol     text CHECK (cobranca.check_pattern('contact.protocol', protocol, '^[0-9]{20}$', '20 digits: ANS registry (6), date yyyymmdd (8), sequence (6)')),
+  attempt      integer NOT NULL DEFAULT 1 CHECK (cobranca.check_range('contact.attempt', attempt, 1, 5)),
+  notes        text CHECK (cobranca.check_text('contact.notes', notes, 4000, true)),
   message      text,
   claimed_at   timestamptz,
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -337,7 +364,9 @@ CREATE TABLE cobranca.default_notice (
   creditor_id          bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id         bigint NOT NULL REFERENCES cobranca.portfolio,
   contract_id          bigint NOT NULL REFERENCES cobranca.contract,
-  invoice_ids          bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  invoice_ids          bigint[] NOT NULL
+    CHECK (cobranca.check_rule(cardinality(invoice_ids) > 0, 'default_notice.invoice_ids is empty',
+                               'A notice lists at least one overdue premium.')),
   amount_due           numeric(14,2) NOT NULL CHECK (cobranca.check_positive('default_notice.amount_due', amount_due)),
   default_since        date NOT NULL,
   drafted_on           date NOT NULL DEFAULT CURRENT_DATE,
@@ -349,8 +378,12 @@ CREATE TABLE cobranca.default_notice (
     CHECK (cobranca.check_member('default_notice.channel', channel,
            '{email,sms,whatsapp,phone,ivr,letter,agent}')),
   confirmed_at         timestamptz,
-  proof                jsonb,
-  attempts             jsonb,
+  proof                jsonb
+    CHECK (cobranca.check_rule(octet_length(proof::text) <= 65536, 'default_notice.proof is too large',
+                               'default_notice.proof has ' || octet_length(proof::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
+  attempts             jsonb
+    CHECK (cobranca.check_rule(octet_length(attempts::text) <= 65536, 'default_notice.attempts is too large',
+                               'default_notice.attempts has ' || octet_length(attempts::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   term_start_on        date,
   deadline_on          date,
   confirmed_by_day_50  boolean,

@@ -30,7 +30,7 @@ CREATE FUNCTION cobranca.creditor_document() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  NEW.document := cobranca.document_normalize('company', NEW.document);
+  NEW.document := cobranca.document_normalize('company', NEW.document, 'creditor.document');
   RETURN NEW;
 END
 $$;
@@ -54,12 +54,14 @@ AS $$
 DECLARE
   doc text;
 BEGIN
+  -- the kind decides how the document is read: an unknown one is named as such
+  PERFORM cobranca.check_member('payer.kind', NEW.kind, '{person,company}');
   IF TG_OP = 'UPDATE' AND NEW.document IS NOT DISTINCT FROM OLD.document THEN
     IF NEW.kind IS DISTINCT FROM OLD.kind THEN
       RAISE EXCEPTION 'payer.kind cannot change without the document'
         USING ERRCODE = 'check_violation',
               DETAIL = pg_catalog.format('payer %s changes kind from %s to %s but keeps its document.',
-                                         NEW.id, OLD.kind, NEW.kind),
+                                         NEW.id, OLD.kind, cobranca.show_value(NEW.kind)),
               HINT = 'Send the new document (a CPF for person, a CNPJ for company) in the same UPDATE.';
     END IF;
     -- the protected forms change only together with the document
@@ -79,7 +81,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'payer.document cannot be set to a masked value'
       USING ERRCODE = 'check_violation',
-            DETAIL = pg_catalog.format('payer %s: document %s is a masked form.', NEW.id, NEW.document),
+            -- never the value: it may be a clear document with a stray "*"
+            DETAIL = pg_catalog.format('payer %s: the document sent has a "*", the mark of a masked form.', NEW.id),
             HINT = 'Write the document in clear, or in INSERT ... ON CONFLICT DO UPDATE set document, document_cipher and document_digest from EXCLUDED together.';
   END IF;
 
@@ -101,7 +104,7 @@ BEGIN
             HINT = 'Write the document in clear and let cobranca protect it.';
   END IF;
 
-  doc := cobranca.document_normalize(NEW.kind, NEW.document);
+  doc := cobranca.document_normalize(NEW.kind, NEW.document, 'payer.document');
   NEW.document := cobranca.document_mask(NEW.kind, doc);
   NEW.document_cipher := cobranca.document_encrypt(doc);
   NEW.document_digest := cobranca.document_digest(doc);
@@ -133,6 +136,8 @@ BEGIN
     NEW.status_changed_at := pg_catalog.now();
   END IF;
   IF NEW.status = 'active' THEN
+    -- a reason sent with an active contract is dropped, but never a bad one unnoticed
+    PERFORM cobranca.check_member('contract.status_reason', NEW.status_reason, '{default,fraud,request,other}');
     NEW.status_reason := NULL;
   END IF;
   RETURN NEW;

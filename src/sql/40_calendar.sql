@@ -5,11 +5,12 @@
 CREATE TABLE cobranca.holiday (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   uf            text NOT NULL CHECK (cobranca.check_uf('holiday.uf', uf)),
-  month         smallint CHECK (month BETWEEN 1 AND 12),
-  day           smallint CHECK (day BETWEEN 1 AND 31),
-  easter_offset smallint CHECK (easter_offset BETWEEN -100 AND 100),
-  name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  law           text,
+  month         smallint CHECK (cobranca.check_range('holiday.month', month, 1, 12)),
+  day           smallint CHECK (cobranca.check_range('holiday.day', day, 1, 31)),
+  easter_offset smallint CHECK (cobranca.check_range('holiday.easter_offset', easter_offset, -100, 100)),
+  name          text NOT NULL CHECK (cobranca.check_text('holiday.name', name, 200, false)),
+  law           text
+    CHECK (cobranca.check_text('holiday.law', law, 300, true)),
   shipped       boolean NOT NULL DEFAULT false,
   CONSTRAINT holiday_date_or_easter
     CHECK ((month IS NOT NULL AND day IS NOT NULL AND easter_offset IS NULL)
@@ -68,7 +69,8 @@ CREATE TABLE cobranca.contact_window (
   weekday_until  time NOT NULL,
   saturday_from  time,
   saturday_until time,
-  law            text,
+  law            text
+    CHECK (cobranca.check_text('contact_window.law', law, 300, true)),
   CONSTRAINT contact_window_weekday CHECK (weekday_from < weekday_until),
   CONSTRAINT contact_window_saturday
     CHECK ((saturday_from IS NULL) = (saturday_until IS NULL)

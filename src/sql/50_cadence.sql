@@ -97,7 +97,7 @@ CREATE TABLE cobranca.channel_capacity (
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor ON DELETE CASCADE,
   channel     text NOT NULL
     CHECK (cobranca.check_member('channel_capacity.channel', channel, '{email,sms,whatsapp,phone,letter}')),
-  daily_limit integer NOT NULL CHECK (daily_limit >= 0),
+  daily_limit integer NOT NULL CHECK (cobranca.check_range('channel_capacity.daily_limit', daily_limit, 0, 1000000)),
   PRIMARY KEY (creditor_id, channel)
 );
 COMMENT ON TABLE cobranca.channel_capacity IS
@@ -111,8 +111,11 @@ CREATE TABLE cobranca.contact_event (
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
   contact_id  bigint NOT NULL REFERENCES cobranca.contact ON DELETE CASCADE,
   outcome     text NOT NULL,
-  at          timestamptz NOT NULL,
-  details     jsonb NOT NULL DEFAULT '{}',
+  at          timestamptz NOT NULL
+    CHECK (cobranca.check_timestamp('contact_event.at', at)),
+  details     jsonb NOT NULL DEFAULT '{}'
+    CHECK (cobranca.check_rule(octet_length(details::text) <= 65536, 'contact_event.details is too large',
+                               'contact_event.details has ' || octet_length(details::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE INDEX contact_event_contact_idx ON cobranca.contact_event (contact_id);

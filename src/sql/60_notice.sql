@@ -252,12 +252,12 @@ DECLARE
   missing text;
 BEGIN
   IF channel IS NULL OR channel NOT IN ('email', 'sms', 'whatsapp', 'phone', 'ivr', 'letter', 'agent') THEN
-    RAISE EXCEPTION 'invalid notice channel: "%"', coalesce(channel, 'null')
+    RAISE EXCEPTION 'invalid notice channel: "%"', coalesce(cobranca.show_value(channel), 'null')
       USING ERRCODE = '22023',
             DETAIL = 'default_notice.channel must be one of email, sms, whatsapp, phone, ivr, letter, agent (RN 593 art. 8).';
   END IF;
   IF proof IS NULL OR jsonb_typeof(proof) <> 'object' THEN
-    missing := 'a proof object';
+    missing := 'the keys of a JSON object';
   ELSIF channel = 'email' THEN
     IF NOT (cobranca.notice_jsonb_present(proof -> 'read_receipt')
             OR cobranca.notice_jsonb_present(proof -> 'certificate')) THEN
@@ -285,7 +285,7 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'confirmation by % lacks its proof of receipt', channel
       USING ERRCODE = '23514',
-            DETAIL = format('default_notice.proof = %s has no %s.', coalesce(proof::text, 'null'), missing),
+            DETAIL = format('default_notice.proof = %s has no %s.', coalesce(cobranca.show_value(proof::text), 'null'), missing),
             HINT = 'RN 593 art. 8: email needs read_receipt or certificate; sms/whatsapp a reply; phone/ivr a recording and data_confirmed = true; letter an ar; agent a signed_receipt.';
   END IF;
   RETURN true;
@@ -312,7 +312,7 @@ BEGIN
   IF attempts IS NULL OR jsonb_typeof(attempts) <> 'array' OR jsonb_array_length(attempts) = 0 THEN
     RAISE EXCEPTION 'unreachable notice needs its failed attempts'
       USING ERRCODE = '23514',
-            DETAIL = format('default_notice.attempts = %s is not a non-empty array.', coalesce(attempts::text, 'null')),
+            DETAIL = format('default_notice.attempts = %s is not a non-empty array.', coalesce(cobranca.show_value(attempts::text), 'null')),
             HINT = 'Pass [{"channel": "email", "at": "2026-03-02T10:00:00-03:00", "result": "bounced"}, ...], one failed attempt at least per registered channel.';
   END IF;
   FOR a IN SELECT e FROM jsonb_array_elements(attempts) e LOOP
@@ -322,13 +322,13 @@ BEGIN
        OR jsonb_typeof(a -> 'at') IS DISTINCT FROM 'string' THEN
       RAISE EXCEPTION 'malformed notice attempt'
         USING ERRCODE = '22023',
-              DETAIL = format('attempt %s needs channel (email, sms, whatsapp, phone, ivr, letter, agent), at (timestamp) and result.', a),
+              DETAIL = format('attempt %s needs channel (email, sms, whatsapp, phone, ivr, letter, agent), at (timestamp) and result.', cobranca.show_value(a::text)),
               HINT = 'Example: {"channel": "letter", "at": "2026-03-02T10:00:00-03:00", "result": "AR returned: addressee unknown"}.';
     END IF;
     ts := (a ->> 'at')::timestamptz;
     IF ts > now() THEN
       RAISE EXCEPTION 'notice attempt in the future'
-        USING ERRCODE = '22023', DETAIL = format('attempt %s is dated after now (%s).', a, now());
+        USING ERRCODE = '22023', DETAIL = format('attempt %s is dated after now (%s).', cobranca.show_value(a::text), now());
     END IF;
     tried := tried || (a ->> 'channel');
     last_ts := greatest(last_ts, ts);

@@ -279,8 +279,10 @@ COMMENT ON FUNCTION cobranca.score_features(bigint[], date[]) IS
 
 CREATE TABLE cobranca.score_model (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  features       text[] NOT NULL,
-  coefficients   float8[] NOT NULL,
+  features       text[] NOT NULL
+    CHECK (cobranca.check_members('score_model.features', features, cobranca.score_feature_names())),
+  coefficients   float8[] NOT NULL
+    CHECK (cobranca.check_finite('score_model.coefficients', coefficients)),
   lambda         float8,
   trained_as_of  date,
   training_size  bigint,
@@ -291,7 +293,11 @@ CREATE TABLE cobranca.score_model (
   shipped        boolean NOT NULL DEFAULT false,
   created_by     name NOT NULL DEFAULT session_user,
   created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT score_model_sizes CHECK (cardinality(coefficients) = cardinality(features) + 1)
+  CONSTRAINT score_model_sizes
+    CHECK (cobranca.check_rule(cardinality(coefficients) = cardinality(features) + 1,
+                               'score_model.coefficients does not match score_model.features',
+                               'score_model has ' || cardinality(features) || ' features and ' || cardinality(coefficients)
+                               || ' coefficients; it needs one coefficient per feature plus the intercept first.'))
 );
 CREATE UNIQUE INDEX score_model_one_active ON cobranca.score_model ((true)) WHERE active;
 COMMENT ON TABLE cobranca.score_model IS

@@ -26,9 +26,12 @@ COMMENT ON FUNCTION cobranca.agreement_grace_days() IS
 CREATE TABLE cobranca.agreement_tier (
   name                  text PRIMARY KEY
     CHECK (cobranca.check_member('agreement_tier.name', name, '{bronze,silver,gold}')),
-  min_days_overdue      integer NOT NULL UNIQUE CHECK (min_days_overdue >= 0),
-  max_discount_pct      numeric(5,2) NOT NULL CHECK (max_discount_pct BETWEEN 0 AND 100),
-  max_installments      integer NOT NULL CHECK (max_installments BETWEEN 1 AND 360),
+  min_days_overdue      integer NOT NULL UNIQUE
+    CHECK (cobranca.check_range('agreement_tier.min_days_overdue', min_days_overdue, 0, 3650)),
+  max_discount_pct      numeric(5,2) NOT NULL
+    CHECK (cobranca.check_range('agreement_tier.max_discount_pct', max_discount_pct, 0, 100)),
+  max_installments      integer NOT NULL
+    CHECK (cobranca.check_range('agreement_tier.max_installments', max_installments, 1, 360)),
   min_first_installment numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement_tier.min_first_installment', min_first_installment))
 );
@@ -48,16 +51,18 @@ CREATE TABLE cobranca.agreement (
   creditor_id       bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id      bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id          bigint NOT NULL REFERENCES cobranca.payer,
-  invoice_ids       bigint[] NOT NULL CHECK (cardinality(invoice_ids) > 0),
+  invoice_ids       bigint[] NOT NULL
+    CHECK (cobranca.check_rule(cardinality(invoice_ids) > 0, 'agreement.invoice_ids is empty',
+                               'An agreement covers at least one invoice.')),
   tier              text NOT NULL REFERENCES cobranca.agreement_tier,
-  as_of             date NOT NULL,
+  as_of             date NOT NULL CHECK (cobranca.check_date('agreement.as_of', as_of)),
   principal         numeric(14,2) NOT NULL,
   debt_total        numeric(14,2) NOT NULL,
   discount_pct      numeric(5,2) NOT NULL CHECK (discount_pct BETWEEN 0 AND 100),
   total             numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement.total', total)),
   installments      integer NOT NULL CHECK (installments BETWEEN 1 AND 360),
-  first_due         date NOT NULL,
+  first_due         date NOT NULL CHECK (cobranca.check_date('agreement.first_due', first_due)),
   needs_approval    boolean NOT NULL,
   beyond_tier       text[] NOT NULL DEFAULT '{}',
   status            text NOT NULL DEFAULT 'proposed'
@@ -69,7 +74,9 @@ CREATE TABLE cobranca.agreement (
   approved_at       timestamptz,
   accepted_by       name,
   accepted_at       timestamptz,
-  evidence          jsonb,
+  evidence          jsonb
+    CHECK (cobranca.check_rule(octet_length(evidence::text) <= 65536, 'agreement.evidence is too large',
+                               'agreement.evidence has ' || octet_length(evidence::text) || ' bytes as text; at most 65536: keep references to documents and recordings, not their content.')),
   broken_at         timestamptz,
   completed_at      timestamptz,
   CONSTRAINT agreement_approval_by_other CHECK (approved_by IS NULL OR approved_by <> proposed_by),
@@ -96,8 +103,8 @@ CREATE TABLE cobranca.agreement_installment (
   creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
   agreement_id bigint NOT NULL REFERENCES cobranca.agreement ON DELETE CASCADE,
-  n            integer NOT NULL CHECK (n >= 1),
-  due_on       date NOT NULL,
+  n            integer NOT NULL CHECK (cobranca.check_range('agreement_installment.n', n, 1, 360)),
+  due_on       date NOT NULL CHECK (cobranca.check_date('agreement_installment.due_on', due_on)),
   amount       numeric(14,2) NOT NULL
     CHECK (cobranca.check_positive('agreement_installment.amount', amount)),
   invoice_id   bigint REFERENCES cobranca.invoice,
@@ -389,7 +396,7 @@ BEGIN
   IF evidence IS NULL OR pg_catalog.jsonb_typeof(evidence) <> 'object' OR evidence = '{}'::jsonb THEN
     RAISE EXCEPTION 'the acceptance needs its evidence'
       USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = pg_catalog.format('evidence is %s.', coalesce(evidence::text, 'null')),
+            DETAIL = pg_catalog.format('evidence is %s.', coalesce(cobranca.show_value(evidence::text), 'null')),
             HINT = 'A JSON object, e.g. {"channel": "phone", "protocol": "...", "recording": "..."}.';
   END IF;
   IF a.first_due < CURRENT_DATE THEN

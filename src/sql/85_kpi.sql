@@ -14,7 +14,7 @@ CREATE TABLE cobranca.channel_cost (
   creditor_id bigint REFERENCES cobranca.creditor ON DELETE CASCADE,
   channel     text NOT NULL
     CHECK (cobranca.check_member('channel_cost.channel', channel, '{email,sms,whatsapp,phone,letter}')),
-  cost        numeric(12,4) NOT NULL CHECK (cost >= 0),
+  cost        numeric(12,4) NOT NULL CHECK (cobranca.check_range('channel_cost.cost', cost, 0, 10000)),
   CONSTRAINT channel_cost_key UNIQUE NULLS NOT DISTINCT (creditor_id, channel)
 );
 COMMENT ON TABLE cobranca.channel_cost IS

@@ -39,7 +39,8 @@ SELECT is((SELECT features FROM cobranca.score_model WHERE shipped),
 SELECT is((SELECT count(*) FROM cobranca.score_model WHERE active), 1::bigint,
           'exactly one model is active');
 SELECT throws_ok($$INSERT INTO cobranca.score_model (features, coefficients, active)
-                   VALUES ('{a}', '{0,1}', true)$$,
+                   VALUES (cobranca.score_feature_names(),
+                           array_fill(0::float8, ARRAY[cardinality(cobranca.score_feature_names()) + 1]), true)$$,
                  '23505', NULL, 'a second active model is refused');
 
 SELECT * FROM finish();
