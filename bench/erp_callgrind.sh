@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per transaction of the ERP write mix (bench/erp), counted by
 # callgrind in one backend: repeatable whatever the load of the machine,
-# where the wall-clock figures of bench/erp_write.sh are not.
+# where the wall-clock figures of bench/run's figure 1 are not.
 #
 # The three databases of bench/erp/setup.sql are made in a private cluster;
 # then, with the server stopped, each variant runs the mix as a
