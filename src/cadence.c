@@ -27,6 +27,16 @@
  *	   distributed cluster: doc/scaling.md),
  *	   so running it twice for the same instant adds nothing.
  *
+ * Locking: the invoices a contact is made for are locked FOR SHARE (in id
+ * order, so that two lockers of several invoices do not deadlock on the
+ * order).  A payment, dispute or agreement in flight on one of them holds
+ * the row: the generator waits for it and, under READ COMMITTED, re-checks
+ * the invoice's latest version (still open, still a balance) before using
+ * it.  One arriving after the lock waits for the generator to commit; its
+ * invoice_stop_contacts trigger then sees the new contact and drops the
+ * invoice from it.  Either way no scheduled contact is left for an invoice
+ * that a concurrent transaction paid or disputed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -105,6 +115,9 @@ static const char *const generate_sql =
 "                                 AND k.contact_on < ($1 AT TIME ZONE p.timezone)::date"
 "                                 AND i.id = ANY (k.invoice_ids))"
 "         END"
+/* see "Locking" above */
+"   ORDER BY i.id"
+"     FOR SHARE OF i"
 "), per_invoice AS ("
 "  SELECT d.payer_id, d.channel, d.local_day, d.invoice_id,"
 "         min(d.creditor_id) AS creditor_id, min(d.portfolio_id) AS portfolio_id,"

@@ -495,6 +495,19 @@ BEGIN
      ORDER BY g.id
      FOR UPDATE OF g
   LOOP
+    -- its installments' invoices locked, then the default checked again
+    -- (a new snapshot): an installment payment in flight is waited for and
+    -- either keeps the agreement or counts in what is credited; one
+    -- arriving later waits and finds its installment cancelled
+    PERFORM FROM cobranca.invoice i
+      JOIN cobranca.agreement_installment s ON s.invoice_id = i.id AND s.creditor_id = i.creditor_id
+     WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id ORDER BY i.id FOR UPDATE OF i;
+    CONTINUE WHEN NOT EXISTS (
+      SELECT 1 FROM cobranca.agreement_installment s
+        JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
+        JOIN cobranca.payer p ON p.id = i.payer_id AND p.creditor_id = i.creditor_id
+       WHERE s.agreement_id = a.id AND s.creditor_id = a.creditor_id AND i.status = 'open'
+         AND i.due_on + grace < (break_agreements.as_of AT TIME ZONE p.timezone)::date);
     SELECT coalesce(sum(i.paid_total), 0) INTO paid
       FROM cobranca.agreement_installment s
       JOIN cobranca.invoice i ON i.id = s.invoice_id AND i.creditor_id = s.creditor_id
@@ -524,7 +537,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cobranca.break_agreements(timestamptz) IS
-  'job: completes fully paid agreements and breaks those with an installment unpaid for more than cobranca.agreement_grace_days (unpaid installments cancelled, what was paid credited to the covered invoices, their debt restored); returns how many changed';
+  'job: completes fully paid agreements and breaks those with an installment unpaid for more than cobranca.agreement_grace_days (checked again with the installments locked; unpaid installments cancelled, what was paid credited to the covered invoices, their debt restored); returns how many changed';
 REVOKE ALL ON FUNCTION cobranca.break_agreements(timestamptz) FROM PUBLIC;
 
 INSERT INTO cobranca.job (name, position, function, description)
