@@ -381,14 +381,3 @@ REVOKE ALL ON FUNCTION cobranca.partition_months_ahead(), cobranca.partition_key
   cobranca.maintain_partitions(timestamptz), cobranca.detach_partition(regclass, date),
   cobranca.audit_archive_seals(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cobranca.detach_partition(regclass, date) TO cobranca_admin;
-
--- The default partitions (made with their tables): members of the
--- extension, their rows dumped.
-SELECT cobranca.partition_prepare('cobranca.audit_log', 'cobranca.audit_log_default');
-SELECT cobranca.partition_prepare('cobranca.job_run', 'cobranca.job_run_default');
-COMMENT ON TABLE cobranca.audit_log_default IS
-  'rows of cobranca.audit_log whose month has no partition yet (job maintain_partitions moves them out)';
-COMMENT ON TABLE cobranca.job_run_default IS
-  'rows of cobranca.job_run whose month has no partition yet (job maintain_partitions moves them out)';
-SELECT pg_catalog.pg_extension_config_dump('cobranca.audit_log_default', '');
-SELECT pg_catalog.pg_extension_config_dump('cobranca.job_run_default', '');
