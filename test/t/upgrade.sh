@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=$PWD
-releases=$(ls releases/cobranca--*.sql 2>/dev/null | sed 's|.*/cobranca--\(.*\)\.sql|\1|' | sort -V)
+releases=$(ls releases/cobranca--*.sql 2>/dev/null | grep -v -- "--.*--" | sed 's|.*/cobranca--\(.*\)\.sql|\1|' | sort -V)
 current=$(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" cobranca.control)
 fresh=cobranca_upg_fresh_$$
 tmp=$(mktemp -d)

@@ -1,1 +1,0 @@
-../../src/sql/17_load.sql

@@ -1,1 +1,0 @@
-../../src/sql/92_partition.sql

@@ -1,1 +1,0 @@
-../../src/sql/93_replica.sql

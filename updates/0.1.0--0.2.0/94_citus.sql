@@ -1,1 +1,0 @@
-../../src/sql/94_citus.sql

@@ -1,0 +1,6 @@
+-- cobranca 0.2.0 -> 0.3.0.
+--
+-- Each part of this upgrade script follows the install-script part (src/sql)
+-- whose objects it changes, and brings a 0.2.0 database, data in place, to
+-- exactly what a fresh CREATE EXTENSION of 0.3.0 builds: test/t/upgrade.sh
+-- compares the two catalogs object by object.
