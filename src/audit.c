@@ -1062,25 +1062,37 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	if (head_plan == NULL)
 		elog(ERROR, "could not prepare the chain head query");
 
-	/* rows of transactions the last seal did not see committed */
+	/*
+	 * Rows of transactions the last seal did not see committed: not visible
+	 * in its snapshot, i.e. (as pg_visible_in_snapshot decides) at or after
+	 * its xmax, or in its list of transactions in progress.  The snapshot is
+	 * taken apart once here, so that each row is tested with integer
+	 * comparisons (the BRIN index on txid serves the lower bound).
+	 */
 	{
-		Oid			types[2] = {INT8OID, PG_SNAPSHOTOID};
-		Datum		args[2];
-		bool		isnull;
+		Oid			types[3] = {INT8OID, INT8OID, INT8ARRAYOID};
+		Datum		args[3];
+		bool		isnull[3];
 
-		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, last_snapshot "
+		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, "
+						"pg_catalog.pg_snapshot_xmax(last_snapshot)::text::bigint, "
+						"ARRAY(SELECT pg_catalog.pg_snapshot_xip(last_snapshot)::text::bigint) "
 						"FROM cobranca.audit_seal_state", false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not read cobranca.audit_seal_state");
-		args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		for (int i = 0; i < 3; i++)
+			args[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull[i]);
+		if (isnull[0] || isnull[1] || isnull[2])
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cobranca.audit_seal_state.last_snapshot is null")));
 		portal = SPI_cursor_open_with_args(NULL,
 										   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
 										   "FROM cobranca.audit_log a "
 										   "WHERE a.txid >= $1 "
-										   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, $2) "
+										   "AND (a.txid >= $2 OR a.txid = ANY ($3)) "
 										   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
 										   "ORDER BY a.id",
-										   2, types, args, NULL, false, 0);
+										   3, types, args, NULL, false, 0);
 	}
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
 	seal_writer_open(&writer, seal);
