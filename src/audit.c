@@ -545,6 +545,9 @@ typedef struct CaptureCache
 	MemoryContext mcxt;			/* holds kind, out and what the output functions keep */
 	JsonKind   *kind;
 	FmgrInfo   *out;
+	bool		has_json;		/* a json or jsonb column: rows built with pushJsonbValue */
+	int			norder;
+	int		   *order;			/* the logged columns in jsonb key order */
 } CaptureCache;
 
 /*
@@ -572,6 +575,21 @@ static bool
 redacted_column(const char *name)
 {
 	return strcmp(name, "document_cipher") == 0 || strcmp(name, "document_digest") == 0;
+}
+
+/* jsonb's order of object keys: shorter first, then bytewise */
+static int
+jsonb_key_cmp(const void *a, const void *b, void *arg)
+{
+	TupleDesc	desc = (TupleDesc) arg;
+	const char *na = NameStr(TupleDescAttr(desc, *(const int *) a)->attname);
+	const char *nb = NameStr(TupleDescAttr(desc, *(const int *) b)->attname);
+	size_t		la = strlen(na);
+	size_t		lb = strlen(nb);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(na, nb, la);
 }
 
 static CaptureCache *
@@ -654,6 +672,19 @@ capture_cache(Relation rel)
 	/* the creditor table is its own tenant */
 	if (c->creditor_att == 0 && strcmp(RelationGetRelationName(rel), "creditor") == 0)
 		c->creditor_att = c->id_att;
+	/* the logged columns sorted as a jsonb object orders its keys */
+	c->has_json = false;
+	c->norder = 0;
+	c->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(desc->natts, 1));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (c->kind[i] == JK_SKIP)
+			continue;
+		if (c->kind[i] == JK_JSON)
+			c->has_json = true;
+		c->order[c->norder++] = i;
+	}
+	qsort_arg(c->order, c->norder, sizeof(int), jsonb_key_cmp, desc);
 	c->valid = true;
 	return c;
 }
@@ -735,6 +766,46 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
+
+	/*
+	 * Without nested json values the object is assembled with its keys
+	 * already in order: the same jsonb as pushJsonbValue makes, without
+	 * sorting the keys of every row again.
+	 */
+	if (!c->has_json)
+	{
+		JsonbValue	obj;
+		JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(c->norder, 1));
+		int			k = 0;
+
+		for (int j = 0; j < c->norder; j++)
+		{
+			int			i = c->order[j];
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (ovals != NULL)
+			{
+				if (nulls[i] && onulls[i])
+					continue;
+				if (!nulls[i] && !onulls[i] &&
+					datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
+					continue;
+			}
+			pairs[k].key.type = jbvString;
+			pairs[k].key.val.string.val = NameStr(att->attname);
+			pairs[k].key.val.string.len = strlen(NameStr(att->attname));
+			if (nulls[i])
+				pairs[k].value.type = jbvNull;
+			else
+				column_jsonb_value(c, i, att->atttypid, vals[i], &pairs[k].value);
+			pairs[k].order = k;
+			k++;
+		}
+		obj.type = jbvObject;
+		obj.val.object.nPairs = k;
+		obj.val.object.pairs = pairs;
+		return JsonbPGetDatum(JsonbValueToJsonb(&obj));
+	}
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < desc->natts; i++)
@@ -977,8 +1048,11 @@ output_fn(Oid typid)
 static void
 append_be(StringInfo buf, uint64 v, int bytes)
 {
+	char		b[8];
+
 	for (int i = bytes - 1; i >= 0; i--)
-		appendStringInfoChar(buf, (char) ((v >> (8 * i)) & 0xFF));
+		b[bytes - 1 - i] = (char) ((v >> (8 * i)) & 0xFF);
+	appendBinaryStringInfo(buf, b, bytes);
 }
 
 /*
@@ -1009,6 +1083,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	heap_deform_tuple(&tup, desc, vals, nulls);
 
 	initStringInfo(&buf);
+	enlargeStringInfo(&buf, 2048);
 	appendBinaryStringInfo(&buf, label, sizeof(label));
 	append_be(&buf, (uint64) chain_id, 8);
 	append_be(&buf, (uint64) seq, 8);
@@ -1016,6 +1091,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char		num[MAXINT8LEN + 1];
 		char	   *s;
 		uint32		len;
 
@@ -1025,19 +1101,20 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 		{
 			case TIMESTAMPTZOID:
 			case TIMESTAMPOID:
-				s = psprintf(INT64_FORMAT, DatumGetInt64(vals[i]));
+				len = pg_lltoa(DatumGetInt64(vals[i]), num);
+				s = num;
 				break;
 			case DATEOID:
-				s = psprintf("%d", DatumGetInt32(vals[i]));
+				len = pg_ltoa(DatumGetInt32(vals[i]), num);
+				s = num;
 				break;
 			default:
 				s = OutputFunctionCall(output_fn(att->atttypid), vals[i]);
+				len = strlen(s);
 		}
-		len = strlen(s);
 		appendBinaryStringInfo(&buf, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
 		append_be(&buf, len, 4);
 		appendBinaryStringInfo(&buf, s, len);
-		pfree(s);
 	}
 	CobrancaSha256(buf.data, buf.len, out);
 	pfree(buf.data);

@@ -3,7 +3,7 @@
 -- the seal's test of what is already sealed (rows a transaction wrote
 -- before it called audit_seal() are sealed once).
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 
 CREATE EXTENSION IF NOT EXISTS amcheck;
 INSERT INTO cobranca.creditor (name, document, kind, ans_registry, uf)
@@ -40,12 +40,24 @@ SELECT lives_ok($$ INSERT INTO cobranca.portfolio (creditor_id, name)
 SELECT is((SELECT count(*)::int FROM cobranca.audit_log a, mark WHERE a.id > mark.last AND a.table_name = 'portfolio'),
           2, 'both writes have their audit row');
 
+-- the logged values are well-formed jsonb: keys in jsonb's order (as the
+-- text form parsed again), every column found by name
+SELECT is((SELECT count(*)::int FROM cobranca.audit_log a, mark
+            WHERE a.id > mark.last AND a.new_values::text::jsonb::text = a.new_values::text
+              AND a.new_values = a.new_values::text::jsonb
+              AND a.new_values ->> 'name' LIKE 'Fast P_' AND a.new_values ? 'creditor_id'
+              AND a.new_values ? 'id'),
+          2, 'the logged rows are the jsonb their text form parses to');
+
 -- a seal in a transaction that wrote audit rows before it
 SELECT cmp_ok(cobranca.audit_seal(), '>=', 3::bigint, 'the seal takes the rows this transaction wrote before it');
 CREATE TEMP TABLE mark2 AS SELECT max(id) AS last FROM cobranca.audit_log;
 INSERT INTO cobranca.portfolio (creditor_id, name)
 SELECT id, 'Fast P3' FROM cobranca.creditor WHERE name = 'Fast Operadora';
 UPDATE cobranca.portfolio SET name = 'Fast P3b' WHERE name = 'Fast P3';
+SELECT is((SELECT a.old_values::text || ' ' || a.new_values::text FROM cobranca.audit_log a, mark2
+            WHERE a.id > mark2.last AND a.operation = 'UPDATE'),
+          '{"name": "Fast P3"} {"name": "Fast P3b"}', 'an update logs the changed column only');
 SELECT is(cobranca.audit_seal(), (SELECT count(*) FROM cobranca.audit_log a, mark2 WHERE a.id > mark2.last),
           'the next seal in the same transaction takes only the rows written since');
 SELECT is((SELECT count(*)::int FROM cobranca.audit_log a, mark2 WHERE a.id > mark2.last), 2,
