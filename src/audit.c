@@ -50,7 +50,6 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "partitioning/partbounds.h"
-#include "storage/proc.h"
 #include "partitioning/partdesc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -382,7 +381,7 @@ leaf_indexes_for(Relation rel)
 	return li->valid ? li : NULL;
 }
 
-/* CatalogTupleInsert's work with the indexes prepared for the transaction */
+/* CatalogTupleInsert's work, with the indexes prepared beforehand */
 static void
 leaf_insert(Relation rel, HeapTuple tup)
 {
