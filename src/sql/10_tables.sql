@@ -360,6 +360,11 @@ CREATE INDEX contact_default_due_idx ON cobranca.contact_default (channel, sched
 CREATE INDEX contact_default_invoices_idx ON cobranca.contact_default USING gin (invoice_ids);
 CREATE INDEX contact_default_capacity_idx ON cobranca.contact_default (creditor_id, channel, contact_on)
   WHERE status <> 'cancelled';
+-- The table has no key of its own to identify its rows to a logical
+-- replica (the BI replica, 93_replica.sql): its published rows carry every
+-- column, and the replica finds them by the partitions' primary key.  No
+-- cost: a partitioned table stores nothing; its partitions log by their key.
+ALTER TABLE cobranca.contact REPLICA IDENTITY FULL;
 COMMENT ON TABLE cobranca.contact IS
   'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
 COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';
