@@ -24,14 +24,15 @@
  *	   creditor (cobranca.channel_capacity), highest priority first;
  *	 - adds the new invoices to the contacts already scheduled for the day
  *	   (an UPDATE), then inserts the new contacts with ON CONFLICT DO
- *	   NOTHING: contact is partitioned by month (doc/partitioning.md), its
- *	   unique (payer_id, channel, contact_on) key is each partition's own,
- *	   and a partitioned table accepts no other conflict target.  Running
- *	   it twice for the same instant adds nothing.
+ *	   NOTHING, which needs no conflict target: the statement stays
+ *	   valid on a contact partitioned by month, where each partition
+ *	   holds its own (payer_id, channel, contact_on) key
+ *	   (doc/partitioning.md).  Running it twice for the same instant
+ *	   adds nothing.
  *
  * Bounds: every probe into cobranca.contact bounds contact_on, so that only
- * the months concerned are visited (partition pruning) and the job does
- * not grow with the months kept.  The day probes are on one day; the
+ * the days concerned are read (on a partitioned contact, only their months)
+ * and the job does not grow with the payer's contact history.  The day probes are on one day; the
  * catch-up probe starts at the step's day; the capacity count spans the
  * candidates' days; the attempts on the same debt ("previous") are counted
  * from CADENCE_LEAD_DAYS before the oldest due date of the candidate's

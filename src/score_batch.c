@@ -1019,9 +1019,9 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 
 	/*
-	 * contacts made before the day, per invoice of the same payer; contact
-	 * is partitioned by month (doc/partitioning.md): every partition is
-	 * read, each with its own column numbers
+	 * contacts made before the day, per invoice of the same payer; were
+	 * contact partitioned (doc/partitioning.md), every partition is read,
+	 * each with its own column numbers
 	 */
 	contact_parts = find_all_inheritors(CobrancaRel("contact"), AccessShareLock, NULL);
 	foreach(lc, contact_parts)
