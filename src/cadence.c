@@ -68,6 +68,18 @@
  */
 #define CADENCE_CATCH_UP_DAYS "7"
 
+/*
+ * The earlier attempts on a debt are counted among the payer's contacts on
+ * the channel from this many days before the oldest due date of the
+ * candidate's invoices: no contact for one of them is made earlier
+ * (offset_days is at least -60 and a reminder's day moves back at most 30
+ * days to a day with a lawful window: 90 days, and a day of slack for the
+ * payer's time zone; a step on or after the due date is later still).  The
+ * bound keeps the probe to the months of the debt however much history the
+ * payer has (and, on a table partitioned by month, to those months).
+ */
+#define CADENCE_EARLIEST_DAYS "100"
+
 static const char *const generate_sql =
 "WITH rules AS ("
 "  SELECT c.id AS creditor_id, r.id AS rule_id, r.channel, r.offset_days, r.invoice_kinds,"
@@ -133,7 +145,7 @@ static const char *const generate_sql =
 "         min(d.timezone) AS timezone, min(d.uf) AS uf,"
 "         array_agg(d.invoice_id ORDER BY d.invoice_id) AS invoice_ids,"
 "         (array_agg(d.rule_id ORDER BY d.offset_days DESC, d.rule_id))[1] AS rule_id,"
-"         " CADENCE_PRIORITY_EXPR " AS priority"
+"         " CADENCE_PRIORITY_EXPR " AS priority, min(d.due_on) AS first_due"
 "    FROM per_invoice d"
 "   GROUP BY d.payer_id, d.channel, d.local_day"
 "), slotted AS ("
@@ -153,7 +165,9 @@ static const char *const generate_sql =
 "     SELECT count(*) AS previous"
 "       FROM cobranca.contact y"
 "      WHERE y.payer_id = s.payer_id AND y.channel = s.channel"
-"        AND y.contact_on < s.contact_on AND y.status IS DISTINCT FROM 'cancelled'"
+"        AND y.contact_on < s.contact_on"
+"        AND y.contact_on >= s.first_due - " CADENCE_EARLIEST_DAYS
+"        AND y.status IS DISTINCT FROM 'cancelled'"
 "        AND coalesce(y.invoice_ids, '{}') && s.invoice_ids) a"
 "), day_ranked AS ("
 "  SELECT c.*, row_number() OVER (PARTITION BY c.payer_id, c.contact_on"
