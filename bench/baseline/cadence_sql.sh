@@ -8,7 +8,7 @@ src=${1:-$(dirname "$0")/../../src/cadence.c}
 prio=$(sed -n '/^#define CADENCE_PRIORITY_EXPR/{n;p;}' "$src" | sed 's/^[[:space:]]*"\(.*\)"[[:space:]]*$/\1/')
 catchup=$(sed -n 's/^#define CADENCE_CATCH_UP_DAYS "\([0-9]*\)".*/\1/p' "$src")
 lead=$(sed -n 's/^#define CADENCE_LEAD_DAYS "\([0-9]*\)".*/\1/p' "$src")
-sql=$(sed -n '/^static const char \*const generate_sql =/,/RETURNING t.channel";/p' "$src" |
+sql=$(sed -n '/^static const char \*const generate_sql =/,/";$/p' "$src" |
 	sed '1d; /^\/\*.*\*\/$/d' |
 	sed 's/^"//; s/";$//; s/"$//' |
 	sed "s/\" CADENCE_PRIORITY_EXPR \"/$prio/; s/\" CADENCE_CATCH_UP_DAYS \"/$catchup/g; s/\" CADENCE_CATCH_UP_DAYS\$/$catchup/; s/\" CADENCE_LEAD_DAYS\$/$lead/" |
