@@ -621,12 +621,125 @@ IdMapGet(const IdMap *m, int64 k)
 	return found ? m->vals[i] : -1;
 }
 
+/* grows a hash map when it is half full */
+static void
+IdMapGrow(IdMap *m, int64 count)
+{
+	IdMap		old = *m;
+	bool		found;
+
+	if ((uint64) (count + 1) * 2 <= m->mask)
+		return;
+	IdMapInit(m, (int64) (old.mask + 1));
+	for (uint32 k = 0; k <= old.mask; k++)
+		if (old.keys[k] != 0)
+		{
+			uint32		s2 = IdMapSlot(m, old.keys[k], &found);
+
+			m->keys[s2] = old.keys[k];
+			m->vals[s2] = old.vals[k];
+		}
+	pfree(old.keys);
+	pfree(old.vals);
+}
+
+/*
+ * The invoices asked for: id -> index of the target.  Ids are identities,
+ * nearly consecutive, and the table is read in about the order they were
+ * made: when the ids asked for span a range not much wider than their
+ * number, an array over that range is read almost in sequence where a hash
+ * table would be probed at random; otherwise a hash table.
+ */
+typedef struct TargetIndex
+{
+	uint64		lo;
+	uint64		n;				/* slots of the array; 0: the hash table */
+	int32	   *dense;			/* -1: not asked for */
+	IdMap		map;
+} TargetIndex;
+
+static inline int32
+TargetGet(const TargetIndex *x, int64 id)
+{
+	if (x->n > 0)
+	{
+		uint64		off = (uint64) id - x->lo;
+
+		return off < x->n ? x->dense[off] : -1;
+	}
+	return IdMapGet(&x->map, id);
+}
+
 typedef struct PayerStat
 {
 	int64		late_n;
 	int64		late_sum;
 	int64		open_disputes;
 } PayerStat;
+
+/*
+ * The payers' history and disputes: an array indexed by the payer's id
+ * (identities: dense from 1), grown as larger ids are met up to a bound in
+ * proportion to the table; ids beyond it (or below 1) in a hash table.
+ */
+typedef struct PayerTable
+{
+	PayerStat  *dense;
+	int64		ndense;
+	int64		limit;
+	IdMap		map;
+	PayerStat  *ps;
+	int64		nps;
+	int64		capps;
+} PayerTable;
+
+static void
+PayerTableInit(PayerTable *t, int64 limit)
+{
+	memset(t, 0, sizeof(PayerTable));
+	t->limit = limit;
+	t->ndense = Min(limit, 1024);
+	t->dense = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * Max(t->ndense, 1));
+	memset(t->dense, 0, sizeof(PayerStat) * Max(t->ndense, 1));
+	IdMapInit(&t->map, 64);
+	t->capps = 64;
+	t->ps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * t->capps);
+}
+
+/* the payer's entry, made (zero) if new */
+static PayerStat *
+PayerAt(PayerTable *t, int64 payer)
+{
+	bool		found;
+	uint32		slotno;
+
+	if (payer >= 1 && payer < t->limit)
+	{
+		if (payer >= t->ndense)
+		{
+			int64		n = Min(Max(payer + 1, t->ndense * 2), t->limit);
+
+			t->dense = repalloc_huge(t->dense, sizeof(PayerStat) * n);
+			memset(t->dense + t->ndense, 0, sizeof(PayerStat) * (n - t->ndense));
+			t->ndense = n;
+		}
+		return &t->dense[payer];
+	}
+	IdMapGrow(&t->map, t->nps);
+	slotno = IdMapSlot(&t->map, payer, &found);
+	if (!found)
+	{
+		if (t->nps == t->capps)
+		{
+			t->capps *= 2;
+			t->ps = repalloc_huge(t->ps, sizeof(PayerStat) * t->capps);
+		}
+		memset(&t->ps[t->nps], 0, sizeof(PayerStat));
+		t->map.keys[slotno] = payer;
+		t->map.vals[slotno] = (int32) t->nps++;
+	}
+	return &t->ps[t->map.vals[slotno]];
+}
 
 typedef struct DirectTarget
 {
@@ -670,12 +783,98 @@ Att(Relation rel, const char *name)
 	return a;
 }
 
+/*
+ * The cents of a numeric read from its stored form, without arithmetic on
+ * numerics: true when the value is finite, has no more than two decimals
+ * and fits; false otherwise (the caller then takes the general way).
+ *
+ * The stored form (kept by PostgreSQL across major versions, as pg_upgrade
+ * needs): after the varlena header, a 16-bit header word.  Its top two bits
+ * 11 mark NaN and the infinities; 10 the short form, whose word holds the
+ * sign (0x2000), the display scale and a 7-bit signed weight (sign 0x0040,
+ * value 0x003F); otherwise the word is sign (0x4000) and display scale and a
+ * 16-bit weight follows.  Then the base-10000 digits, most significant
+ * first, the first of weight `weight', with no trailing zero digits.
+ */
+static bool
+CentsFromStored(Datum value, int64 *cents)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	static const int64 base[4] = {1, 10000, 100000000, INT64CONST(1000000000000)};
+	const char *p;
+	int			len;
+	uint16		head;
+	int			weight;
+	bool		neg;
+	int			ndigits;
+	int64		whole = 0;
+	int64		frac = 0;
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return false;
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < (int) sizeof(uint16))
+		return false;
+	memcpy(&head, p, sizeof(uint16));
+	if ((head & 0xC000) == 0xC000)
+		return false;			/* NaN, +-Infinity */
+	if (head & 0x8000)
+	{
+		neg = (head & 0x2000) != 0;
+		weight = (head & 0x0040) ? (int) (head & 0x003F) - 64 : (int) (head & 0x003F);
+		p += sizeof(uint16);
+		len -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 2 * (int) sizeof(int16))
+			return false;
+		neg = (head & 0xC000) == 0x4000;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		p += 2 * sizeof(int16);
+		len -= 2 * sizeof(int16);
+	}
+	ndigits = len / (int) sizeof(int16);
+	if (weight > 3)
+		return false;			/* 10^16 or more: the general way decides */
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+		int			e = weight - i;
+
+		memcpy(&d, p + i * sizeof(int16), sizeof(int16));
+		if (d < 0 || d > 9999)
+			return false;
+		if (e >= 0)
+			whole += d * base[e];
+		else if (e == -1)
+		{
+			if (d % 100 != 0)
+				return false;	/* a third or fourth decimal */
+			frac = d / 100;
+		}
+		else if (d != 0)
+			return false;
+	}
+	*cents = whole * 100 + frac;
+	if (neg)
+		*cents = -*cents;
+	return true;
+}
+
 /* cents of a numeric with at most two decimals */
 static int64
 Cents(Datum n)
 {
 	static Numeric hundred = NULL;
+	int64		c;
 
+	if (CentsFromStored(n, &c))
+		return c;
 	if (hundred == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -713,19 +912,20 @@ DirectAllowed(void)
 }
 
 static void
-ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateADT as_of)
+ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateADT as_of,
+			double reltuples)
 {
 	Datum	   *elems;
 	bool	   *enulls;
 	int			nelems;
-	IdMap		tmap,
-				pmap,
-				cmap;
+	TargetIndex tmap;
+	IdMap		cmap;
+	PayerTable	payers;
 	DirectTarget *tg;
 	int			ntg = 0;
-	PayerStat  *ps;
-	int			nps = 0,
-				capps = 1024;
+	int64		lo = PG_INT64_MAX,
+				hi = PG_INT64_MIN;
+	int64		nids = 0;
 	CreditorRates *cr;
 	int			ncr = 0;
 	Span	   *spans;
@@ -742,27 +942,53 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	/* the invoices asked for */
 	deconstruct_array(ids_arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &elems, &enulls, &nelems);
-	IdMapInit(&tmap, nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		int64		id = DatumGetInt64(elems[i]);
+
+		if (enulls[i] || id == 0)
+			continue;
+		lo = Min(lo, id);
+		hi = Max(hi, id);
+		nids++;
+	}
+	memset(&tmap, 0, sizeof(TargetIndex));
+	if (nids > 0 && (uint64) hi - (uint64) lo < (uint64) nids * 4 + 65536)
+	{
+		tmap.lo = (uint64) lo;
+		tmap.n = (uint64) hi - (uint64) lo + 1;
+		tmap.dense = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * tmap.n);
+		memset(tmap.dense, 0xFF, sizeof(int32) * tmap.n);	/* -1 */
+	}
+	else
+		IdMapInit(&tmap.map, nelems);
 	tg = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DirectTarget) * Max(nelems, 1));
 	for (int i = 0; i < nelems; i++)
 	{
 		int64		id;
-		bool		found;
-		uint32		slotno;
+		int32		ti;
 
 		if (enulls[i])
 			continue;
 		id = DatumGetInt64(elems[i]);
 		if (id == 0)
 			continue;			/* never an invoice id (identity from 1) */
-		slotno = IdMapSlot(&tmap, id, &found);
-		if (found)
+		ti = TargetGet(&tmap, id);
+		if (ti >= 0)
 		{
-			tg[tmap.vals[slotno]].copies++;
+			tg[ti].copies++;
 			continue;
 		}
-		tmap.keys[slotno] = id;
-		tmap.vals[slotno] = ntg;
+		if (tmap.n > 0)
+			tmap.dense[(uint64) id - tmap.lo] = ntg;
+		else
+		{
+			bool		found;
+			uint32		slotno = IdMapSlot(&tmap.map, id, &found);
+
+			tmap.map.keys[slotno] = id;
+			tmap.map.vals[slotno] = ntg;
+		}
 		memset(&tg[ntg], 0, sizeof(DirectTarget));
 		tg[ntg].t.id = id;
 		tg[ntg].copies = 1;
@@ -836,8 +1062,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	qsort(spans, nspans, sizeof(Span), SpanIdCmp);
 
 	/* invoices: the targets, and the history and open disputes of every payer */
-	IdMapInit(&pmap, 1024);
-	ps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * capps);
+	PayerTableInit(&payers, (int64) Min(Max(reltuples, (double) nelems) * 2 + 65536, (double) PG_INT32_MAX));
 	rel = table_open(CobrancaRel("invoice"), AccessShareLock);
 	{
 		AttrNumber	a_id = Att(rel, "id"),
@@ -850,7 +1075,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 					a_balance = Att(rel, "balance"),
 					a_cred = Att(rel, "creditor_id"),
 					a_contract = Att(rel, "contract_id");
-		int			pcount = 0;
+		int			shint = 0;	/* where the last invoice's disputes were */
 
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
@@ -867,7 +1092,6 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			int			sfirst = -1;
 			int64		ndisp = 0;
 			int32		ti;
-			PayerStat  *p = NULL;
 
 			CHECK_FOR_INTERRUPTS();
 			if (hist)
@@ -879,49 +1103,50 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			}
 			if (nspans > 0)
 			{
-				LOWER_BOUND(spans, nspans, id, sfirst);
+				/*
+				 * the table is read in about id order: look from where the
+				 * last invoice's disputes were, a binary search otherwise
+				 */
+				sfirst = shint;
+				if (sfirst > 0 && spans[sfirst - 1].id >= id)
+					LOWER_BOUND(spans, nspans, id, sfirst);
+				else
+				{
+					int			step = 1;
+
+					/* gallop forward, then search the last step */
+					while (sfirst + step <= nspans && spans[sfirst + step - 1].id < id)
+					{
+						sfirst += step;
+						step *= 2;
+					}
+					{
+						int			lo_ = sfirst,
+									hi_ = Min(sfirst + step, nspans);
+
+						while (lo_ < hi_)
+						{
+							int			mid_ = (lo_ + hi_) / 2;
+
+							if (spans[mid_].id < id)
+								lo_ = mid_ + 1;
+							else
+								hi_ = mid_;
+						}
+						sfirst = lo_;
+					}
+				}
+				shint = sfirst;
 				for (int j = sfirst; j < nspans && spans[j].id == id; j++)
 					if (spans[j].opened_on <= as_of &&
 						(spans[j].answered_null || spans[j].answered_on > as_of))
 						ndisp++;
 			}
-			ti = IdMapGet(&tmap, id);
-			if ((hist && late > 0) || ndisp > 0 || ti >= 0)
+			ti = TargetGet(&tmap, id);
+			if ((hist && late > 0) || ndisp > 0)
 			{
-				bool		found;
-				uint32		slotno;
+				PayerStat  *p = PayerAt(&payers, payer);
 
-				if ((uint32) (pcount + 1) * 2 > pmap.mask)
-				{
-					/* grow: rehash */
-					IdMap		old = pmap;
-
-					IdMapInit(&pmap, (int64) (old.mask + 1));
-					for (uint32 k = 0; k <= old.mask; k++)
-						if (old.keys[k] != 0)
-						{
-							uint32		s2 = IdMapSlot(&pmap, old.keys[k], &found);
-
-							pmap.keys[s2] = old.keys[k];
-							pmap.vals[s2] = old.vals[k];
-						}
-					pfree(old.keys);
-					pfree(old.vals);
-				}
-				slotno = IdMapSlot(&pmap, payer, &found);
-				if (!found)
-				{
-					if (nps == capps)
-					{
-						capps *= 2;
-						ps = repalloc_huge(ps, sizeof(PayerStat) * capps);
-					}
-					memset(&ps[nps], 0, sizeof(PayerStat));
-					pmap.keys[slotno] = payer;
-					pmap.vals[slotno] = nps++;
-					pcount++;
-				}
-				p = &ps[pmap.vals[slotno]];
 				if (hist && late > 0)
 				{
 					p->late_n++;
@@ -1062,7 +1287,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 					for (int k = 0; k < j; k++)
 						if (!ns[k] && es[k] == es[j])
 							dup = true;
-					ti = dup ? -1 : IdMapGet(&tmap, DatumGetInt64(es[j]));
+					ti = dup ? -1 : TargetGet(&tmap, DatumGetInt64(es[j]));
 					if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
 						tg[ti].ncontacts++;
 				}
@@ -1078,7 +1303,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				for (int k = 0; k < j; k++)
 					if (vals[k] == vals[j])
 						dup = true;
-				ti = dup ? -1 : IdMapGet(&tmap, vals[j]);
+				ti = dup ? -1 : TargetGet(&tmap, vals[j]);
 				if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
 					tg[ti].ncontacts++;
 			}
@@ -1102,7 +1327,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 
 		if (!d->seen || d->creditor < 0)
 			continue;			/* unknown invoice (or creditor): no row */
-		p = &ps[IdMapGet(&pmap, d->payer_id)];
+		p = PayerAt(&payers, d->payer_id);
 		own_n = p->late_n - (d->in_history ? 1 : 0);
 		own_sum = p->late_sum - (d->in_history ? d->late_days : 0);
 		d->t.fine_bp = cr[d->creditor].fine_bp;
@@ -1165,6 +1390,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 	bool		small;
 	bool		scan = false;
 	int			nids;
+	double		reltuples_v = 0;
 
 	if (DATE_NOT_FINITE(as_of))
 		ereport(ERROR,
@@ -1231,12 +1457,13 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			|| SPI_processed != 1)
 			elog(ERROR, "reading the size of cobranca.invoice failed");
 		reltuples = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		scan = isnull || nids >= SCAN_SHARE * DatumGetFloat4(reltuples);
+		reltuples_v = isnull ? 0 : DatumGetFloat4(reltuples);
+		scan = isnull || nids >= SCAN_SHARE * reltuples_v;
 		SPI_freetuptable(SPI_tuptable);
 	}
 	if (scan && DirectAllowed())
 	{
-		ScoreDirect(rsinfo, &model, ids_arr, as_of);
+		ScoreDirect(rsinfo, &model, ids_arr, as_of, reltuples_v);
 		AtEOXact_GUC(true, save_nestlevel);
 		SPI_finish();
 		return (Datum) 0;

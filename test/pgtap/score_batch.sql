@@ -2,7 +2,7 @@
 -- definitions give: score_features, the active model through
 -- cobranca.logistic, invoice_charges and priority_value.
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 
 -- a portfolio with every case the features and charges distinguish,
 -- written directly (no bookkeeping triggers: states are set as they are)
@@ -43,7 +43,10 @@ INSERT INTO cobranca.invoice (creditor_id, portfolio_id, payer_id, contract_id, 
     CROSS JOIN LATERAL (SELECT CASE WHEN c.id IS NULL AND (p.id + m) % 6 < 2 THEN 'private'
                                     ELSE (ARRAY['premium', 'premium', 'copay', 'private', 'disallowance',
                                                 'installment'])[1 + (p.id + m) % 6] END AS kind) k
-    CROSS JOIN LATERAL (SELECT (120 + (p.id * 7919 + m * 104729) % 2900)::numeric(14,2) AS amount) a
+    -- amounts with cents (and whole ones): the stored numeric read to the cent
+    CROSS JOIN LATERAL (SELECT (120 + (p.id * 7919 + m * 104729) % 2900
+                                + CASE WHEN m % 4 = 0 THEN 0 ELSE ((p.id * 31 + m * 17) % 100) / 100.0 END
+                                + CASE WHEN p.id % 17 = 0 THEN 10000 * (m % 3) ELSE 0 END)::numeric(14,2) AS amount) a
     CROSS JOIN LATERAL (SELECT (ARRAY['open', 'open', 'open', 'paid', 'paid', 'paid', 'cancelled',
                                       'disputed', 'written_off', 'open'])[1 + (p.id + 3 * m) % 10] AS status) s;
 -- disputes: open, answered, overlapping, before and after the day
@@ -62,6 +65,35 @@ INSERT INTO cobranca.contact (creditor_id, portfolio_id, payer_id, invoice_ids, 
          (ARRAY['sent', 'scheduled', 'cancelled', 'read', 'done'])[1 + (i.id + k) % 5]
     FROM cobranca.invoice i CROSS JOIN generate_series(0, 2) k
    WHERE i.id % 3 <> 1;
+-- two payers copied with ids far beyond the others (identities set by
+-- hand), with their invoices, disputes and contacts: there the scoring's
+-- arrays indexed by id give way to hash tables
+CREATE TEMP TABLE far_map AS
+  SELECT i.id AS old_id, 9000000000 + row_number() OVER (ORDER BY i.id) AS new_id,
+         i.payer_id + 7000000000 AS new_payer
+    FROM cobranca.invoice i
+   WHERE i.payer_id IN (SELECT id FROM cobranca.payer ORDER BY id LIMIT 2);
+INSERT INTO cobranca.payer (id, creditor_id, portfolio_id, external_id, document, name)
+  OVERRIDING SYSTEM VALUE
+  SELECT id + 7000000000, creditor_id, portfolio_id, external_id || '-far', document, name
+    FROM cobranca.payer ORDER BY id LIMIT 2;
+INSERT INTO cobranca.invoice (id, creditor_id, portfolio_id, payer_id, contract_id, external_id, kind, competence,
+                              issued_on, due_on, amount, paid_total, balance, status, paid_on, last_payment_on)
+  OVERRIDING SYSTEM VALUE
+  SELECT m.new_id, i.creditor_id, i.portfolio_id, m.new_payer, i.contract_id, i.external_id || '-far', i.kind,
+         i.competence, i.issued_on, i.due_on, i.amount, i.paid_total, i.balance, i.status, i.paid_on, i.last_payment_on
+    FROM cobranca.invoice i JOIN far_map m ON m.old_id = i.id;
+INSERT INTO cobranca.dispute (creditor_id, invoice_id, opened_on, answered_on, outcome, reason)
+  SELECT d.creditor_id, m.new_id, d.opened_on, d.answered_on, d.outcome, d.reason
+    FROM cobranca.dispute d JOIN far_map m ON m.old_id = d.invoice_id;
+INSERT INTO cobranca.contact (creditor_id, portfolio_id, payer_id, invoice_ids, channel, contact_on,
+                              scheduled_at, status)
+  SELECT c.creditor_id, c.portfolio_id, c.payer_id + 7000000000,
+         ARRAY(SELECT m.new_id FROM unnest(c.invoice_ids) x JOIN far_map m ON m.old_id = x),
+         c.channel, c.contact_on, c.scheduled_at, c.status
+    FROM cobranca.contact c
+   WHERE c.payer_id IN (SELECT id FROM cobranca.payer WHERE id < 7000000000 ORDER BY id LIMIT 2)
+     AND c.invoice_ids <@ ARRAY(SELECT old_id FROM far_map);
 RESET session_replication_role;
 
 -- the SQL definitions, as one statement
@@ -111,6 +143,12 @@ SELECT is((SELECT pg_temp.differences(ids, '2024-10-01') FROM all_ids), 0::bigin
           'the same on 2024-10-01 (most invoices not yet due)');
 SELECT is((SELECT pg_temp.differences(ids, '2029-03-01') FROM all_ids), 0::bigint,
           'the same on 2029-03-01 (limitation near for the oldest)');
+SELECT is((SELECT pg_temp.differences((SELECT array_agg(x) FROM unnest(ids) x WHERE x < 9000000000), '2025-06-30') FROM all_ids),
+          0::bigint, 'the invoices of consecutive ids only (read through an array by id): the same');
+SELECT is((SELECT count(*) FILTER (WHERE s.invoice_id IN (SELECT new_id FROM far_map))
+             FROM all_ids, cobranca.score_invoices(ids, '2025-06-30') s),
+          (SELECT count(*) FROM far_map),
+          'the invoices of far ids are among those scored and compared above');
 -- a call for many invoices but few of all: the payers' rows probed, not scanned
 ANALYZE cobranca.invoice;
 SELECT is((SELECT pg_temp.differences((SELECT array_agg(x) FROM unnest(ids) x WHERE x % 11 = 3), '2025-06-30') FROM all_ids),
