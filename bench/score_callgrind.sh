@@ -66,8 +66,8 @@ payers=$(( INVOICES * 10 / 32 ))
 q -v seed=42 -v payers="$payers" -v months=3 -v as_of="$AS_OF_DATE" -f bench/load.sql >/dev/null
 q -f bench/baseline/score.sql >/dev/null
 q -c "CREATE TABLE bench.ids AS SELECT array_agg(id ORDER BY id) AS ids FROM cobranca.invoice WHERE status = 'open';
-      CREATE TABLE bench.one AS SELECT id FROM cobranca.invoice WHERE status = 'open' ORDER BY id LIMIT $SINGLE;
-      VACUUM ANALYZE"
+      CREATE TABLE bench.one AS SELECT id FROM cobranca.invoice WHERE status = 'open' ORDER BY id LIMIT $SINGLE;" \
+  -c "VACUUM ANALYZE"
 nopen=$(q -c "SELECT cardinality(ids) FROM bench.ids")
 ninv=$(q -c "SELECT count(*) FROM cobranca.invoice")
 as_pg "$bindir/pg_ctl" -D "$data" -w stop >/dev/null

@@ -55,8 +55,8 @@
 
 #include "money.h"
 #include "score.h"
+#include "score_batch.h"
 
-#define NFEATURES	14
 #define FETCH_ROWS	8192
 
 /* ------------------------------------------------------------ statements */
@@ -264,32 +264,7 @@ StreamAtPayer(Stream *s, int64 payer)
 
 /* ----------------------------------------------------------- per payer */
 
-typedef struct Target
-{
-	int64		id;
-	int			kind;			/* KIND_* */
-	bool		open;
-	bool		cancelled;
-	DateADT		due_on;
-	double		amount;
-	int64		balance;		/* cents */
-	int64		fine_bp;
-	int64		interest_bp;
-	int32		notice_day;
-	bool		has_contract;
-	int			plan;			/* PLAN_* */
-	bool		paid_by_person_null;
-	bool		paid_by_person;
-} Target;
 
-enum
-{
-	KIND_OTHER, KIND_PREMIUM, KIND_COPAY, KIND_PRIVATE, KIND_DISALLOWANCE, KIND_INSTALLMENT
-};
-enum
-{
-	PLAN_NULL, PLAN_OTHER, PLAN_INDIVIDUAL, PLAN_FAMILY, PLAN_MEMBERSHIP, PLAN_BUSINESS
-};
 
 typedef struct Late
 {
@@ -297,13 +272,6 @@ typedef struct Late
 	int32		days;
 } Late;
 
-typedef struct Span
-{
-	int64		id;
-	DateADT		opened_on;
-	DateADT		answered_on;
-	bool		answered_null;
-} Span;
 
 typedef struct Made
 {
@@ -322,8 +290,8 @@ typedef struct Made
 		} \
 	} while (0)
 
-static int
-KindCode(text *t)
+int
+CobrancaKindCode(text *t)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
@@ -342,8 +310,8 @@ KindCode(text *t)
 	return KIND_OTHER;
 }
 
-static int
-PlanCode(text *t)
+int
+CobrancaPlanCode(text *t)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
@@ -359,8 +327,8 @@ PlanCode(text *t)
 	return PLAN_OTHER;
 }
 
-static bool
-TextIs(Datum d, const char *lit)
+bool
+CobrancaTextIs(Datum d, const char *lit)
 {
 	text	   *t = DatumGetTextPP(d);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
@@ -467,22 +435,16 @@ DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 	return days;
 }
 
-typedef struct Model
-{
-	int64		id;
-	double	   *coef;
-	int			ncoef;
-} Model;
 
 /*
- * One result row: the features (late_n and late_sum are those of the
- * payer's other invoices), the model, cobranca.invoice_charges and
+ * The scores of one invoice: the features (own_n and own_sum are those of
+ * the payer's other invoices), the model, cobranca.invoice_charges and
  * cobranca.priority_value.
  */
-static void
-EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as_of,
-		  int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
-		  const Span *spans, int nspans)
+void
+CobrancaScoreCompute(const Model *model, const Target *t, DateADT as_of,
+					 int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
+					 const Span *spans, int nspans, ScoreResult *r)
 {
 	double		x[NFEATURES];
 	double		probability;
@@ -492,8 +454,6 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 				interest = 0,
 				principal,
 				total;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
 
 	x[0] = log(1 + (double) Max(as_of - t->due_on, 0));
 	x[1] = log(1 + t->amount);
@@ -520,13 +480,11 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 							&fine, &interest);
 	total = principal + fine + interest;
 
-	values[0] = Int64GetDatum(t->id);
-	values[1] = Int64GetDatum(model->id);
-	values[2] = Float8GetDatum(probability);
-	values[3] = NumericGetDatum(int64_div_fast_to_numeric(total, 2));
-	if (!t->open)
-		values[4] = NumericGetDatum(int64_to_numeric(0));
-	else
+	r->probability = probability;
+	r->total = total;
+	r->open = t->open;
+	r->priority = 0;
+	if (t->open)
 	{
 		/*
 		 * rn593: a premium of a contract that a person pays directly
@@ -547,8 +505,30 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 								PlusFiveYears(t->due_on) - as_of,
 								as_of - t->due_on, rn593,
 								t->notice_day);
-		values[4] = NumericGetDatum(int64_div_fast_to_numeric((int64) llround(prio), 2));
+		r->priority = (int64) llround(prio);
 	}
+}
+
+/* one result row of cobranca.score_invoices */
+static void
+EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as_of,
+		  int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
+		  const Span *spans, int nspans)
+{
+	ScoreResult r;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	CobrancaScoreCompute(model, t, as_of, own_n, own_sum, open_disputes, ncontacts,
+						 spans, nspans, &r);
+	values[0] = Int64GetDatum(t->id);
+	values[1] = Int64GetDatum(model->id);
+	values[2] = Float8GetDatum(r.probability);
+	values[3] = NumericGetDatum(int64_div_fast_to_numeric(r.total, 2));
+	if (!r.open)
+		values[4] = NumericGetDatum(int64_to_numeric(0));
+	else
+		values[4] = NumericGetDatum(int64_div_fast_to_numeric(r.priority, 2));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -773,8 +753,8 @@ SpanIdCmp(const void *a, const void *b)
 	return (x->opened_on > y->opened_on) - (x->opened_on < y->opened_on);
 }
 
-static AttrNumber
-Att(Relation rel, const char *name)
+AttrNumber
+CobrancaAttnum(Relation rel, const char *name)
 {
 	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
 
@@ -867,8 +847,8 @@ CentsFromStored(Datum value, int64 *cents)
 }
 
 /* cents of a numeric with at most two decimals */
-static int64
-Cents(Datum n)
+int64
+CobrancaCents(Datum n)
 {
 	static Numeric hundred = NULL;
 	int64		c;
@@ -887,21 +867,21 @@ Cents(Datum n)
 																				   hundred, NULL))));
 }
 
-static Oid
-CobrancaRel(const char *name)
+Oid
+CobrancaScoreRelid(const char *name)
 {
 	return get_relname_relid(name, get_namespace_oid("cobranca", false));
 }
 
 /* true when the caller may read the tables and no row security applies */
-static bool
-DirectAllowed(void)
+bool
+CobrancaScoreDirectAllowed(void)
 {
 	static const char *const tables[] = {"invoice", "creditor", "contract", "dispute", "contact"};
 
 	for (int i = 0; i < lengthof(tables); i++)
 	{
-		Oid			relid = CobrancaRel(tables[i]);
+		Oid			relid = CobrancaScoreRelid(tables[i]);
 
 		if (!OidIsValid(relid) ||
 			pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
@@ -997,12 +977,12 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 
 	/* creditors: their rates */
-	rel = table_open(CobrancaRel("creditor"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("creditor"), AccessShareLock);
 	{
-		AttrNumber	a_id = Att(rel, "id"),
-					a_fine = Att(rel, "fine_pct"),
-					a_int = Att(rel, "interest_month_pct"),
-					a_nd = Att(rel, "notice_day");
+		AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+					a_fine = CobrancaAttnum(rel, "fine_pct"),
+					a_int = CobrancaAttnum(rel, "interest_month_pct"),
+					a_nd = CobrancaAttnum(rel, "notice_day");
 		int			cap = 16;
 
 		cr = palloc(sizeof(CreditorRates) * cap);
@@ -1018,8 +998,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				cr = repalloc(cr, sizeof(CreditorRates) * cap);
 			}
 			cr[ncr].id = DatumGetInt64(slot_getattr(slot, a_id, &isnull));
-			cr[ncr].fine_bp = Cents(slot_getattr(slot, a_fine, &isnull));
-			cr[ncr].interest_bp = Cents(slot_getattr(slot, a_int, &isnull));
+			cr[ncr].fine_bp = CobrancaCents(slot_getattr(slot, a_fine, &isnull));
+			cr[ncr].interest_bp = CobrancaCents(slot_getattr(slot, a_int, &isnull));
 			cr[ncr].notice_day = DatumGetInt32(slot_getattr(slot, a_nd, &isnull));
 			ncr++;
 		}
@@ -1030,11 +1010,11 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 
 	/* disputes, by invoice */
 	spans = palloc(sizeof(Span) * capspans);
-	rel = table_open(CobrancaRel("dispute"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("dispute"), AccessShareLock);
 	{
-		AttrNumber	a_inv = Att(rel, "invoice_id"),
-					a_op = Att(rel, "opened_on"),
-					a_ans = Att(rel, "answered_on");
+		AttrNumber	a_inv = CobrancaAttnum(rel, "invoice_id"),
+					a_op = CobrancaAttnum(rel, "opened_on"),
+					a_ans = CobrancaAttnum(rel, "answered_on");
 
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
@@ -1063,18 +1043,18 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 
 	/* invoices: the targets, and the history and open disputes of every payer */
 	PayerTableInit(&payers, (int64) Min(Max(reltuples, (double) nelems) * 2 + 65536, (double) PG_INT32_MAX));
-	rel = table_open(CobrancaRel("invoice"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("invoice"), AccessShareLock);
 	{
-		AttrNumber	a_id = Att(rel, "id"),
-					a_payer = Att(rel, "payer_id"),
-					a_status = Att(rel, "status"),
-					a_due = Att(rel, "due_on"),
-					a_paid = Att(rel, "paid_on"),
-					a_kind = Att(rel, "kind"),
-					a_amount = Att(rel, "amount"),
-					a_balance = Att(rel, "balance"),
-					a_cred = Att(rel, "creditor_id"),
-					a_contract = Att(rel, "contract_id");
+		AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+					a_payer = CobrancaAttnum(rel, "payer_id"),
+					a_status = CobrancaAttnum(rel, "status"),
+					a_due = CobrancaAttnum(rel, "due_on"),
+					a_paid = CobrancaAttnum(rel, "paid_on"),
+					a_kind = CobrancaAttnum(rel, "kind"),
+					a_amount = CobrancaAttnum(rel, "amount"),
+					a_balance = CobrancaAttnum(rel, "balance"),
+					a_cred = CobrancaAttnum(rel, "creditor_id"),
+					a_contract = CobrancaAttnum(rel, "contract_id");
 		int			shint = 0;	/* where the last invoice's disputes were */
 
 		scan = table_beginscan(rel, snap, 0, NULL);
@@ -1086,7 +1066,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			int64		payer = DatumGetInt64(slot_getattr(slot, a_payer, &isnull));
 			Datum		status = slot_getattr(slot, a_status, &isnull);
 			DateADT		due = DatumGetDateADT(slot_getattr(slot, a_due, &isnull));
-			bool		cancelled = TextIs(status, "cancelled");
+			bool		cancelled = CobrancaTextIs(status, "cancelled");
 			bool		hist = !cancelled && due >= as_of - 365 && due < as_of;
 			int32		late = 0;
 			int			sfirst = -1;
@@ -1164,8 +1144,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				d->payer_id = payer;
 				d->in_history = hist && late > 0;
 				d->late_days = late;
-				d->t.kind = KindCode(DatumGetTextPP(slot_getattr(slot, a_kind, &isnull)));
-				d->t.open = TextIs(status, "open");
+				d->t.kind = CobrancaKindCode(DatumGetTextPP(slot_getattr(slot, a_kind, &isnull)));
+				d->t.open = CobrancaTextIs(status, "open");
 				d->t.cancelled = cancelled;
 				d->t.due_on = due;
 				if (DATE_NOT_FINITE(due))
@@ -1174,8 +1154,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 							 errmsg("scores need finite due dates"),
 							 errdetail("invoice.due_on of invoice %lld is not finite.", (long long) id)));
 				/* amount::float8: the nearest double to the decimal, as cents / 100 */
-				d->t.amount = (double) Cents(slot_getattr(slot, a_amount, &isnull)) / 100.0;
-				d->t.balance = Cents(slot_getattr(slot, a_balance, &isnull));
+				d->t.amount = (double) CobrancaCents(slot_getattr(slot, a_amount, &isnull)) / 100.0;
+				d->t.balance = CobrancaCents(slot_getattr(slot, a_balance, &isnull));
 				cred = DatumGetInt64(slot_getattr(slot, a_cred, &isnull));
 				for (int c = 0; c < ncr; c++)
 					if (cr[c].id == cred)
@@ -1212,11 +1192,11 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 	if (ncontracts > 0)
 	{
-		rel = table_open(CobrancaRel("contract"), AccessShareLock);
+		rel = table_open(CobrancaScoreRelid("contract"), AccessShareLock);
 		{
-			AttrNumber	a_id = Att(rel, "id"),
-						a_plan = Att(rel, "plan_type"),
-						a_pbp = Att(rel, "paid_by_person");
+			AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+						a_plan = CobrancaAttnum(rel, "plan_type"),
+						a_pbp = CobrancaAttnum(rel, "paid_by_person");
 
 			scan = table_beginscan(rel, snap, 0, NULL);
 			slot = table_slot_create(rel, NULL);
@@ -1229,7 +1209,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				if (ci < 0)
 					continue;
 				v = slot_getattr(slot, a_plan, &isnull);
-				cplan[ci] = isnull ? PLAN_NULL : PlanCode(DatumGetTextPP(v));
+				cplan[ci] = isnull ? PLAN_NULL : CobrancaPlanCode(DatumGetTextPP(v));
 				v = slot_getattr(slot, a_pbp, &isnull);
 				cpbp[ci] = isnull ? -1 : (DatumGetBool(v) ? 1 : 0);
 			}
@@ -1240,12 +1220,12 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 
 	/* contacts made before the day, per invoice of the same payer */
-	rel = table_open(CobrancaRel("contact"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("contact"), AccessShareLock);
 	{
-		AttrNumber	a_payer = Att(rel, "payer_id"),
-					a_ids = Att(rel, "invoice_ids"),
-					a_status = Att(rel, "status"),
-					a_on = Att(rel, "contact_on");
+		AttrNumber	a_payer = CobrancaAttnum(rel, "payer_id"),
+					a_ids = CobrancaAttnum(rel, "invoice_ids"),
+					a_status = CobrancaAttnum(rel, "status"),
+					a_on = CobrancaAttnum(rel, "contact_on");
 
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
@@ -1260,7 +1240,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			int64		payer;
 
 			CHECK_FOR_INTERRUPTS();
-			if (TextIs(st, "scheduled") || TextIs(st, "cancelled"))
+			if (CobrancaTextIs(st, "scheduled") || CobrancaTextIs(st, "cancelled"))
 				continue;
 			if (DatumGetDateADT(slot_getattr(slot, a_on, &isnull)) >= as_of)
 				continue;
@@ -1461,7 +1441,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 		scan = isnull || nids >= SCAN_SHARE * reltuples_v;
 		SPI_freetuptable(SPI_tuptable);
 	}
-	if (scan && DirectAllowed())
+	if (scan && CobrancaScoreDirectAllowed())
 	{
 		ScoreDirect(rsinfo, &model, ids_arr, as_of, reltuples_v);
 		AtEOXact_GUC(true, save_nestlevel);
@@ -1542,9 +1522,9 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			GROW(tg, ntg, captg);
 			t = &tg[ntg++];
 			t->id = DatumGetInt64(v[1]);
-			t->kind = KindCode(DatumGetTextPP(v[2]));
-			t->open = TextIs(v[3], "open");
-			t->cancelled = TextIs(v[3], "cancelled");
+			t->kind = CobrancaKindCode(DatumGetTextPP(v[2]));
+			t->open = CobrancaTextIs(v[3], "open");
+			t->cancelled = CobrancaTextIs(v[3], "cancelled");
 			t->due_on = DatumGetDateADT(v[4]);
 			t->amount = DatumGetFloat8(v[5]);
 			t->balance = DatumGetInt64(v[6]);
@@ -1552,7 +1532,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			t->interest_bp = DatumGetInt64(v[8]);
 			t->notice_day = DatumGetInt32(v[9]);
 			t->has_contract = DatumGetBool(v[10]);
-			t->plan = nl[11] ? PLAN_NULL : PlanCode(DatumGetTextPP(v[11]));
+			t->plan = nl[11] ? PLAN_NULL : CobrancaPlanCode(DatumGetTextPP(v[11]));
 			t->paid_by_person_null = nl[12];
 			t->paid_by_person = nl[12] ? false : DatumGetBool(v[12]);
 			if (DATE_NOT_FINITE(t->due_on))

@@ -2,7 +2,7 @@
 -- definitions give: score_features, the active model through
 -- cobranca.logistic, invoice_charges and priority_value.
 BEGIN;
-SELECT plan(19);
+SELECT plan(31);
 
 -- a portfolio with every case the features and charges distinguish,
 -- written directly (no bookkeeping triggers: states are set as they are)
@@ -164,6 +164,22 @@ SELECT ok((SELECT count(*) FILTER (WHERE priority > 0) > 0 AND count(DISTINCT pr
              FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')),
           'the fixture exercises varied probabilities and priorities');
 
+-- payment_probability(id) and priority(id): C from index probes of the
+-- payer's rows, kept while the caller sees the same data
+CREATE FUNCTION pg_temp.single(id bigint, d date) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(cobranca.payment_probability(id, d)::text, 'null') || ' '
+         || coalesce(cobranca.priority(id, d)::text, 'null') $$;
+CREATE FUNCTION pg_temp.reference(id bigint, d date) RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce((SELECT r.probability::text || ' ' || r.priority::text
+                     FROM pg_temp.ref(ARRAY[id], d) r), 'null null') $$;
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'payment_probability(id) and priority(id), every invoice: the same as the SQL definitions');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2026-02-10') IS DISTINCT FROM pg_temp.reference(i.id, '2026-02-10')),
+          0::bigint, 'the same on another day, in the same statements as the day before');
+SELECT is(pg_temp.single(-1, '2025-06-30'), 'null null', 'an unknown invoice: NULL');
+
 -- under row security (an analyst of one portfolio): the statements, not
 -- the direct reading, and only the rows the analyst sees
 CREATE ROLE sb_test_ana IN ROLE cobranca_analyst;
@@ -178,6 +194,9 @@ SELECT ok((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids, '2025-06-3
           'an analyst gets the scores of the invoices it sees (some, not all), no others');
 SELECT is((SELECT pg_temp.differences(ids, '2025-06-30') FROM all_ids), 0::bigint,
           'an analyst: the same as the SQL definitions under the same row security');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'an analyst: payment_probability(id) and priority(id) the same, through the statements');
 RESET ROLE;
 
 -- a premium of a collective contract whose paid_by_person is unknown is
@@ -199,11 +218,62 @@ INSERT INTO cobranca.score_model (features, coefficients, active)
           ARRAY[0.3, -0.2, 0.1, 0.5, -0.5, 0.25, -0.25, 0.7, -0.7, 0.9, 0.05, -0.05, 0.33, -0.33, 0.6]::float8[], true);
 SELECT is((SELECT pg_temp.differences(ids, '2025-06-30') FROM all_ids), 0::bigint,
           'the same with another active model');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'another model: payment_probability(id) and priority(id) follow it');
 SELECT is((SELECT DISTINCT model_id FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')),
           (SELECT id FROM cobranca.score_model WHERE active), 'the active model is used');
 UPDATE cobranca.score_model SET active = false WHERE active;
 SELECT is((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')), 0::bigint,
           'no active model: no scores');
+SELECT is(pg_temp.single((SELECT min(id) FROM cobranca.invoice), '2025-06-30'), 'null null',
+          'no active model: payment_probability and priority are NULL');
+
+-- the kept answers follow the data: a payment, a dispute, a new invoice,
+-- a rollback to a savepoint, each in the same transaction, change the
+-- next answer (test/isolation/specs/score_cache.spec: other transactions)
+UPDATE cobranca.score_model SET active = true WHERE shipped;
+CREATE TEMP TABLE pick AS
+  SELECT x.id AS x, y.id AS y, x.payer_id, x.creditor_id
+    FROM cobranca.invoice x JOIN cobranca.invoice y ON y.payer_id = x.payer_id AND y.id > x.id
+   WHERE x.status = 'open' AND y.status = 'open' AND x.balance = x.amount AND y.balance = y.amount
+     AND x.balance > 50 AND y.balance > 50
+     AND x.due_on < '2025-06-01' AND y.due_on < '2025-06-01' AND x.id < 9000000000
+   ORDER BY x.id LIMIT 1;
+CREATE TEMP TABLE seen AS
+  SELECT 'start'::text AS step, pg_temp.single(x, '2025-06-30') AS sx, pg_temp.single(y, '2025-06-30') AS sy FROM pick;
+SELECT is((SELECT sx || ' / ' || sy FROM seen),
+          (SELECT pg_temp.reference(x, '2025-06-30') || ' / ' || pg_temp.reference(y, '2025-06-30') FROM pick),
+          'two invoices of one payer, the second kept from the call for the first: as the SQL definitions');
+INSERT INTO cobranca.payment (creditor_id, invoice_id, amount, method, paid_at)
+  SELECT creditor_id, x, 10.00, 'pix', '2025-06-20 10:00-03' FROM pick;
+INSERT INTO seen SELECT 'paid', pg_temp.single(x, '2025-06-30'), pg_temp.single(y, '2025-06-30') FROM pick;
+SELECT ok((SELECT n.sx <> o.sx AND n.sx = pg_temp.reference(x, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'paid' AND o.step = 'start'),
+          'a payment changes the next priority of the invoice, in the same transaction');
+INSERT INTO cobranca.dispute (creditor_id, invoice_id, opened_on, reason)
+  SELECT creditor_id, x, '2025-06-25', 'cobrança indevida' FROM pick;
+INSERT INTO seen SELECT 'disputed', pg_temp.single(y, '2025-06-30'), pg_temp.single(x, '2025-06-30') FROM pick;
+SELECT ok((SELECT n.sx <> o.sy AND n.sx = pg_temp.reference(y, '2025-06-30')
+                  AND n.sy = pg_temp.reference(x, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'disputed' AND o.step = 'paid'),
+          'a dispute of one invoice changes the next probability of the payer''s other one, kept before');
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+  SELECT payer_id, 'new-late', 'private', '2025-02-01', '2025-03-01', 80.00 FROM pick;
+INSERT INTO seen SELECT 'new invoice', pg_temp.single(y, '2025-06-30'), NULL FROM pick;
+SELECT ok((SELECT n.sx <> o.sx AND n.sx = pg_temp.reference(y, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'new invoice' AND o.step = 'disputed'),
+          'a new unpaid invoice of the payer changes the next probability of the others');
+SAVEPOINT before_payment;
+INSERT INTO cobranca.payment (creditor_id, invoice_id, amount, method, paid_at)
+  SELECT creditor_id, y, 5.00, 'pix', '2025-06-21 10:00-03' FROM pick;
+SELECT ok((SELECT pg_temp.single(y, '2025-06-30') <> n.sx AND pg_temp.single(y, '2025-06-30') = pg_temp.reference(y, '2025-06-30')
+             FROM seen n, pick WHERE n.step = 'new invoice'),
+          'a payment in a savepoint changes the answer');
+ROLLBACK TO SAVEPOINT before_payment;
+SELECT ok((SELECT pg_temp.single(y, '2025-06-30') = n.sx AND n.sx = pg_temp.reference(y, '2025-06-30')
+             FROM seen n, pick WHERE n.step = 'new invoice'),
+          'rolled back to the savepoint: the answer from before the payment again');
 
 SELECT * FROM finish();
 ROLLBACK;
