@@ -74,7 +74,7 @@ as_pg "$bindir/pg_ctl" -D "$data" -w stop >/dev/null
 
 warm="SELECT count(*) FROM bench.ids, cobranca.score_invoices(ids[1:5], '$AS_OF_DATE')
 SELECT count(*) FROM bench.ids, bench.score_invoices(ids[1:5], '$AS_OF_DATE')
-SELECT cobranca.payment_probability(id, '$AS_OF_DATE'), cobranca.priority(id, '$AS_OF_DATE'), bench.payment_probability(id, '$AS_OF_DATE'), bench.priority(id, '$AS_OF_DATE') FROM bench.one ORDER BY id DESC LIMIT 1"
+SELECT cobranca.payment_probability(id, '$AS_OF_DATE'), cobranca.priority(id, '$AS_OF_DATE'), bench.payment_probability(id, '$AS_OF_DATE'), bench.priority(id, '$AS_OF_DATE') FROM (SELECT id FROM bench.one ORDER BY id DESC LIMIT 1) x"
 
 # run NAME [SQL]: instructions of the backend running the warm-up and SQL
 run() {

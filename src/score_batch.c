@@ -383,7 +383,7 @@ static int32
 DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 			 bool *open_now)
 {
-	DateADT    *iv = palloc(sizeof(DateADT) * 2 * Max(n, 1));
+	DateADT    *iv;
 	int			k = 0;
 	int32		days = 0;
 	DateADT		lo = due_on + 1;
@@ -393,6 +393,9 @@ DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 	bool		have = false;
 
 	*open_now = false;
+	if (n == 0)
+		return 0;				/* most invoices: no dispute */
+	iv = palloc(sizeof(DateADT) * 2 * n);
 	for (int j = 0; j < n; j++)
 	{
 		DateADT		o = spans[j].opened_on;

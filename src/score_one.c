@@ -127,6 +127,45 @@ static const char *const rel_names[NRELS] = {
 	"invoice", "dispute", "contact", "creditor", "contract", "score_model"
 };
 
+/* the columns read */
+enum
+{
+	I_ID, I_PAYER, I_STATUS, I_DUE, I_PAID, I_KIND, I_AMOUNT, I_BALANCE, I_CREDITOR, I_CONTRACT, D_INVOICE, D_OPENED, D_ANSWERED, K_PAYER, K_IDS, K_STATUS, K_ON, C_ID, C_FINE, C_INTEREST, C_NOTICE, T_ID, T_PLAN, T_PBP, M_ID, M_COEF, M_ACTIVE, NCOLS
+};
+static const struct
+{
+	int			rel;
+	const char *name;
+}			columns[NCOLS] = {
+	{R_INVOICE, "id"},
+	{R_INVOICE, "payer_id"},
+	{R_INVOICE, "status"},
+	{R_INVOICE, "due_on"},
+	{R_INVOICE, "paid_on"},
+	{R_INVOICE, "kind"},
+	{R_INVOICE, "amount"},
+	{R_INVOICE, "balance"},
+	{R_INVOICE, "creditor_id"},
+	{R_INVOICE, "contract_id"},
+	{R_DISPUTE, "invoice_id"},
+	{R_DISPUTE, "opened_on"},
+	{R_DISPUTE, "answered_on"},
+	{R_CONTACT, "payer_id"},
+	{R_CONTACT, "invoice_ids"},
+	{R_CONTACT, "status"},
+	{R_CONTACT, "contact_on"},
+	{R_CREDITOR, "id"},
+	{R_CREDITOR, "fine_pct"},
+	{R_CREDITOR, "interest_month_pct"},
+	{R_CREDITOR, "notice_day"},
+	{R_CONTRACT, "id"},
+	{R_CONTRACT, "plan_type"},
+	{R_CONTRACT, "paid_by_person"},
+	{R_MODEL, "id"},
+	{R_MODEL, "coefficients"},
+	{R_MODEL, "active"}
+};
+
 typedef struct CreditorRow
 {
 	int64		id;
@@ -142,6 +181,7 @@ typedef struct State
 {
 	bool		direct;			/* read the tables directly */
 	Oid			rel[NRELS];
+	AttrNumber	att[NCOLS];
 	Oid			invoice_pkey;
 	Oid			invoice_payer;
 	Oid			dispute_invoice;
@@ -258,9 +298,9 @@ static bool
 ReadModel(State *s, Snapshot snap)
 {
 	Relation	rel = table_open(s->rel[R_MODEL], AccessShareLock);
-	AttrNumber	a_id = CobrancaAttnum(rel, "id"),
-				a_coef = CobrancaAttnum(rel, "coefficients"),
-				a_active = CobrancaAttnum(rel, "active");
+	AttrNumber	a_id = s->att[M_ID],
+				a_coef = s->att[M_COEF],
+				a_active = s->att[M_ACTIVE];
 	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	bool		found = false;
@@ -330,23 +370,32 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 	}
 	if (s->direct)
 	{
+		for (int i = 0; i < NCOLS; i++)
+		{
+			s->att[i] = get_attnum(s->rel[columns[i].rel], columns[i].name);
+			if (s->att[i] == InvalidAttrNumber)
+				elog(ERROR, "column %s.%s not found", rel_names[columns[i].rel], columns[i].name);
+		}
+	}
+	if (s->direct)
+	{
 		Relation	rel;
 
 		rel = table_open(s->rel[R_INVOICE], AccessShareLock);
-		s->invoice_pkey = IndexOn(rel, CobrancaAttnum(rel, "id"), true);
-		s->invoice_payer = IndexOn(rel, CobrancaAttnum(rel, "payer_id"), false);
+		s->invoice_pkey = IndexOn(rel, s->att[I_ID], true);
+		s->invoice_payer = IndexOn(rel, s->att[I_PAYER], false);
 		table_close(rel, NoLock);
 		rel = table_open(s->rel[R_DISPUTE], AccessShareLock);
-		s->dispute_invoice = IndexOn(rel, CobrancaAttnum(rel, "invoice_id"), false);
+		s->dispute_invoice = IndexOn(rel, s->att[D_INVOICE], false);
 		table_close(rel, NoLock);
 		rel = table_open(s->rel[R_CONTACT], AccessShareLock);
-		s->contact_payer = IndexOn(rel, CobrancaAttnum(rel, "payer_id"), false);
+		s->contact_payer = IndexOn(rel, s->att[K_PAYER], false);
 		table_close(rel, NoLock);
 		rel = table_open(s->rel[R_CREDITOR], AccessShareLock);
-		s->creditor_pkey = IndexOn(rel, CobrancaAttnum(rel, "id"), true);
+		s->creditor_pkey = IndexOn(rel, s->att[C_ID], true);
 		table_close(rel, NoLock);
 		rel = table_open(s->rel[R_CONTRACT], AccessShareLock);
-		s->contract_pkey = IndexOn(rel, CobrancaAttnum(rel, "id"), true);
+		s->contract_pkey = IndexOn(rel, s->att[T_ID], true);
 		table_close(rel, NoLock);
 		if (!OidIsValid(s->invoice_pkey) || !OidIsValid(s->invoice_payer) ||
 			!OidIsValid(s->dispute_invoice) || !OidIsValid(s->contact_payer) ||
@@ -437,9 +486,9 @@ Creditor(State *s, Relation rel, Snapshot snap, int64 id)
 		bool		isnull;
 
 		c->found = true;
-		c->fine_bp = CobrancaCents(slot_getattr(p.slot, CobrancaAttnum(rel, "fine_pct"), &isnull));
-		c->interest_bp = CobrancaCents(slot_getattr(p.slot, CobrancaAttnum(rel, "interest_month_pct"), &isnull));
-		c->notice_day = DatumGetInt32(slot_getattr(p.slot, CobrancaAttnum(rel, "notice_day"), &isnull));
+		c->fine_bp = CobrancaCents(slot_getattr(p.slot, s->att[C_FINE], &isnull));
+		c->interest_bp = CobrancaCents(slot_getattr(p.slot, s->att[C_INTEREST], &isnull));
+		c->notice_day = DatumGetInt32(slot_getattr(p.slot, s->att[C_NOTICE], &isnull));
 	}
 	ProbeClose(&p);
 	return c;
@@ -481,16 +530,16 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	bool		found = false;
 
 	inv = table_open(s->rel[R_INVOICE], AccessShareLock);
-	a_id = CobrancaAttnum(inv, "id");
-	a_payer = CobrancaAttnum(inv, "payer_id");
-	a_status = CobrancaAttnum(inv, "status");
-	a_due = CobrancaAttnum(inv, "due_on");
-	a_paid = CobrancaAttnum(inv, "paid_on");
-	a_kind = CobrancaAttnum(inv, "kind");
-	a_amount = CobrancaAttnum(inv, "amount");
-	a_balance = CobrancaAttnum(inv, "balance");
-	a_cred = CobrancaAttnum(inv, "creditor_id");
-	a_contract = CobrancaAttnum(inv, "contract_id");
+	a_id = s->att[I_ID];
+	a_payer = s->att[I_PAYER];
+	a_status = s->att[I_STATUS];
+	a_due = s->att[I_DUE];
+	a_paid = s->att[I_PAID];
+	a_kind = s->att[I_KIND];
+	a_amount = s->att[I_AMOUNT];
+	a_balance = s->att[I_BALANCE];
+	a_cred = s->att[I_CREDITOR];
+	a_contract = s->att[I_CONTRACT];
 
 	/* the invoice: its payer */
 	ProbeOpen(&p, inv, s->invoice_pkey, snap);
@@ -560,8 +609,8 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	spans = palloc(sizeof(Span) * capspans);
 	rel = table_open(s->rel[R_DISPUTE], AccessShareLock);
 	{
-		AttrNumber	a_op = CobrancaAttnum(rel, "opened_on"),
-					a_ans = CobrancaAttnum(rel, "answered_on");
+		AttrNumber	a_op = s->att[D_OPENED],
+					a_ans = s->att[D_ANSWERED];
 
 		ProbeOpen(&p, rel, s->dispute_invoice, snap);
 		for (int i = 0; i < npi; i++)
@@ -596,10 +645,10 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	/* the payer's contacts made before the day, per invoice */
 	rel = table_open(s->rel[R_CONTACT], AccessShareLock);
 	{
-		AttrNumber	a_ids = CobrancaAttnum(rel, "invoice_ids"),
-					a_st = CobrancaAttnum(rel, "status"),
-					a_on = CobrancaAttnum(rel, "contact_on"),
-					a_cpayer = CobrancaAttnum(rel, "payer_id");
+		AttrNumber	a_ids = s->att[K_IDS],
+					a_st = s->att[K_STATUS],
+					a_on = s->att[K_ON],
+					a_cpayer = s->att[K_PAYER];
 
 		ProbeOpen(&p, rel, s->contact_payer, snap);
 		ProbeKey(&p, payer);
@@ -653,8 +702,8 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	table_close(rel, NoLock);
 	rel = table_open(s->rel[R_CONTRACT], AccessShareLock);
 	{
-		AttrNumber	a_plan = CobrancaAttnum(rel, "plan_type"),
-					a_pbp = CobrancaAttnum(rel, "paid_by_person");
+		AttrNumber	a_plan = s->att[T_PLAN],
+					a_pbp = s->att[T_PBP];
 
 		ProbeOpen(&p, rel, s->contract_pkey, snap);
 		for (int i = 0; i < npi; i++)
