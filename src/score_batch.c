@@ -13,8 +13,11 @@
  *	   through cursors sorted by payer and merged payer by payer (memory
  *	   flat: one payer's rows at a time);
  *	 - a good part of the portfolio with no row security to apply (the
- *	   jobs): one sequential scan of each table into hash tables (memory
- *	   grows with the invoices asked for).
+ *	   jobs): one sequential scan of each table, keyed in arrays indexed
+ *	   by id (hash tables for ids far apart); memory grows with the
+ *	   invoices asked for and the largest payer id.
+ * The computation of one invoice's scores (CobrancaScoreCompute) is shared
+ * with payment_probability and priority (score_one.c).
  * The statements: the invoices asked for with their creditor's rates and
  * contract; the payers' invoices due in the 12 months before the day; the
  * payers' disputes open on the day; the disputes of the invoices asked for
@@ -540,8 +543,9 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 /*
  * Without row security to apply (the jobs run as the owner; superusers),
  * scoring a good part of the portfolio reads the tables straight, in one
- * sequential scan each, and keys them in hash tables: no executor, no
- * sorts.  Same snapshot, same rows, same results as the statements above.
+ * sequential scan each, and keys them by id in arrays (see TargetIndex and
+ * PayerTable) or hash tables: no executor, no sorts.  Same snapshot, same
+ * rows, same results as the statements above.
  */
 
 /* open addressing, int64 key -> int32 value; key 0 is never used by an id */

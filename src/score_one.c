@@ -257,7 +257,11 @@ OneSlot(int64 id, DateADT as_of)
 	return (uint32) (h >> 40) & (ONE_SLOTS - 1);
 }
 
-/* an index of rel whose first column is attnum; InvalidOid if none */
+/*
+ * A plain btree index of rel on int8 whose first column is attnum, usable
+ * by any snapshot (not one whose rows some snapshots must not see through
+ * it: indcheckxmin); InvalidOid if none.
+ */
 static Oid
 IndexOn(Relation rel, AttrNumber attnum, bool unique)
 {
@@ -272,6 +276,7 @@ IndexOn(Relation rel, AttrNumber attnum, bool unique)
 		Form_pg_index form = irel->rd_index;
 
 		if (form->indkey.values[0] == attnum && form->indisvalid && form->indisready &&
+			!form->indcheckxmin &&
 			irel->rd_rel->relam == BTREE_AM_OID && irel->rd_rel->relkind == RELKIND_INDEX &&
 			RelationGetIndexPredicate(irel) == NIL &&
 			(!unique || form->indisunique) &&
@@ -358,7 +363,7 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		answers = MemoryContextAllocZero(TopMemoryContext, sizeof(OneEntry) * ONE_SLOTS);
 
 	s = MemoryContextAllocZero(one_cxt, sizeof(State));
-	s->direct = CobrancaScoreDirectAllowed();
+	s->direct = ActiveSnapshotSet() && CobrancaScoreDirectAllowed();
 	if (s->direct)
 	{
 		for (int i = 0; i < NRELS; i++)
@@ -842,7 +847,7 @@ ScoreOne(int64 invoice_id, DateADT as_of, ScoreResult *out)
 				 errmsg("scores need a finite day"),
 				 errdetail("as_of is %s.", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(as_of))))));
 	s = PrepareState(keyed, &key, snap);
-	if (!s->direct || !ActiveSnapshotSet())
+	if (!s->direct)
 		return ScoreThroughSql(invoice_id, as_of, out);
 	if (!s->have_model)
 		return false;			/* no active model: no scores */

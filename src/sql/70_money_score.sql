@@ -330,8 +330,9 @@ VALUES (cobranca.score_feature_names(),
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model_id_seq', '');
 
--- Scores of invoices on a day: the path used by the jobs, the worklist and
--- the single-invoice functions below.  C (score_batch.c): the features of
+-- Scores of invoices on a day: the path used by the jobs and the worklist
+-- (the single-invoice functions below share its computation).  C
+-- (score_batch.c): the features of
 -- cobranca.score_features gathered for all the invoices in one pass (a few
 -- set-based statements merged payer by payer, never a subquery per
 -- invoice), the active model, cobranca.invoice_charges and
