@@ -1071,24 +1071,16 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			bool		isnull;
 			int64		id = DatumGetInt64(slot_getattr(slot, a_id, &isnull));
 			int64		payer = DatumGetInt64(slot_getattr(slot, a_payer, &isnull));
+			Datum		status = slot_getattr(slot, a_status, &isnull);
 			DateADT		due = DatumGetDateADT(slot_getattr(slot, a_due, &isnull));
-			bool		in_window = due >= as_of - 365 && due < as_of;
-			int32		ti = TargetGet(&tmap, id);
-			Datum		status = (Datum) 0;
-			bool		cancelled = false;
-			bool		hist;
+			bool		cancelled = CobrancaTextIs(status, "cancelled");
+			bool		hist = !cancelled && due >= as_of - 365 && due < as_of;
 			int32		late = 0;
 			int			sfirst = -1;
 			int64		ndisp = 0;
+			int32		ti;
 
 			CHECK_FOR_INTERRUPTS();
-			/* the columns after due_on only when needed (the row is deformed up to them) */
-			if (in_window || ti >= 0)
-			{
-				status = slot_getattr(slot, a_status, &isnull);
-				cancelled = CobrancaTextIs(status, "cancelled");
-			}
-			hist = in_window && !cancelled;
 			if (hist)
 			{
 				Datum		paid = slot_getattr(slot, a_paid, &isnull);
@@ -1137,6 +1129,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 						(spans[j].answered_null || spans[j].answered_on > as_of))
 						ndisp++;
 			}
+			ti = TargetGet(&tmap, id);
 			if ((hist && late > 0) || ndisp > 0)
 			{
 				PayerStat  *p = PayerAt(&payers, payer);
