@@ -445,7 +445,7 @@ CREATE TEMP TABLE hostile_digest AS SELECT pg_temp.hostile_digest() AS before, N
        (SELECT count(*) FROM cobranca.audit_log) AS audit_before, NULL::bigint AS audit_after;
 CREATE FUNCTION pg_temp.hostile_counts_query(tbl text) RETURNS text LANGUAGE sql AS $$
   SELECT 'SELECT ARRAY[' || string_agg(format('(SELECT count(*) FROM %s)', c.oid::regclass), ', ' ORDER BY c.relname) || ']'
-    FROM pg_class c WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'r'
+    FROM pg_class c WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind IN ('r', 'p')
                       AND (tbl IS NULL OR c.relname IN (tbl, 'audit_log'))
 $$;
 

@@ -374,6 +374,7 @@ typedef struct CaptureCache
 	int			natts;
 	AttrNumber	id_att;
 	AttrNumber	creditor_att;
+	NameData	table_name;		/* the table's, or for a partition its root's */
 	MemoryContext mcxt;			/* holds kind, out and what the output functions keep */
 	JsonKind   *kind;
 	FmgrInfo   *out;
@@ -441,6 +442,15 @@ capture_cache(Relation rel)
 	c->natts = desc->natts;
 	c->id_att = 0;
 	c->creditor_att = 0;
+	/* a row of a partition is a row of its table */
+	namestrcpy(&c->table_name, RelationGetRelationName(rel));
+	if (rel->rd_rel->relispartition)
+	{
+		char	   *root = get_rel_name(llast_oid(get_partition_ancestors(relid)));
+
+		if (root != NULL)
+			namestrcpy(&c->table_name, root);
+	}
 	c->kind = MemoryContextAllocZero(mcxt, sizeof(JsonKind) * desc->natts);
 	c->out = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * desc->natts);
 	for (int i = 0; i < desc->natts; i++)
@@ -697,7 +707,7 @@ cobranca_audit_capture(PG_FUNCTION_ARGS)
 
 	has_row = get_int8_att(newt ? newt : oldt, desc, c->id_att, &row_id);
 	has_creditor = get_int8_att(newt ? newt : oldt, desc, c->creditor_att, &creditor_id);
-	(void) CobrancaAuditAppend(RelationGetRelationName(rel), op, has_row, row_id,
+	(void) CobrancaAuditAppend(NameStr(c->table_name), op, has_row, row_id,
 						has_creditor, creditor_id,
 						oldj, oldt == NULL, newj, newt == NULL, NULL);
 	return PointerGetDatum(NULL);

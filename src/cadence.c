@@ -22,10 +22,20 @@
  *	   day (phone, then whatsapp, sms, email, letter), at most 5 attempts per
  *	   channel on the same debt, and at most the channel's daily capacity per
  *	   creditor (cobranca.channel_capacity), highest priority first;
- *	 - inserts, relying on the unique (payer_id, channel, contact_on) key
- *	   (named in ON CONFLICT, so that the key may gain creditor_id on a
- *	   distributed cluster: doc/scaling.md),
- *	   so running it twice for the same instant adds nothing.
+ *	 - adds the new invoices to the contacts already scheduled for the day
+ *	   (an UPDATE), then inserts the new contacts with ON CONFLICT DO
+ *	   NOTHING: contact is partitioned by month (doc/partitioning.md), its
+ *	   unique (payer_id, channel, contact_on) key is each partition's own,
+ *	   and a partitioned table accepts no other conflict target.  Running
+ *	   it twice for the same instant adds nothing.
+ *
+ * Bounds: every probe into cobranca.contact bounds contact_on, so that only
+ * the months concerned are visited (partition pruning) and the job does
+ * not grow with the months kept.  The day probes are on one day; the
+ * catch-up probe starts at the step's day; the capacity count spans the
+ * candidates' days; the attempts on the same debt ("previous") are counted
+ * from CADENCE_LEAD_DAYS before the oldest due date of the candidate's
+ * invoices, the earliest day a contact can have covered any of them.
  *
  * Locking: the invoices a contact is made for are locked FOR SHARE (in id
  * order, so that two lockers of several invoices do not deadlock on the
@@ -67,6 +77,14 @@
  * this many days late.  Reminders are made on their day only.
  */
 #define CADENCE_CATCH_UP_DAYS "7"
+
+/*
+ * The earliest a step can contact a payer about an invoice, in days before
+ * its due date: a reminder's offset is at least -60 days (cadence_rule),
+ * it is looked for up to 30 days further to fall on a business day, and
+ * the payer's local day may be the day before UTC's.  See "Bounds" below.
+ */
+#define CADENCE_LEAD_DAYS "91"
 
 static const char *const generate_sql =
 "WITH rules AS ("
@@ -133,7 +151,7 @@ static const char *const generate_sql =
 "         min(d.timezone) AS timezone, min(d.uf) AS uf,"
 "         array_agg(d.invoice_id ORDER BY d.invoice_id) AS invoice_ids,"
 "         (array_agg(d.rule_id ORDER BY d.offset_days DESC, d.rule_id))[1] AS rule_id,"
-"         " CADENCE_PRIORITY_EXPR " AS priority"
+"         " CADENCE_PRIORITY_EXPR " AS priority, min(d.due_on) AS first_due_on"
 "    FROM per_invoice d"
 "   GROUP BY d.payer_id, d.channel, d.local_day"
 "), slotted AS ("
@@ -154,6 +172,8 @@ static const char *const generate_sql =
 "       FROM cobranca.contact y"
 "      WHERE y.payer_id = s.payer_id AND y.channel = s.channel"
 "        AND y.contact_on < s.contact_on AND y.status IS DISTINCT FROM 'cancelled'"
+/* see "Bounds" below */
+"        AND y.contact_on >= s.first_due_on - " CADENCE_LEAD_DAYS
 "        AND coalesce(y.invoice_ids, '{}') && s.invoice_ids) a"
 "), day_ranked AS ("
 "  SELECT c.*, row_number() OVER (PARTITION BY c.payer_id, c.contact_on"
@@ -172,6 +192,8 @@ static const char *const generate_sql =
 "  SELECT u.creditor_id, u.channel, u.contact_on, count(*) AS n"
 "    FROM cobranca.contact u"
 "   WHERE u.status <> 'cancelled'"
+"     AND u.contact_on >= (SELECT min(m.contact_on) FROM cap_ranked m)"
+"     AND u.contact_on <= (SELECT max(m.contact_on) FROM cap_ranked m)"
 "     AND (u.creditor_id, u.channel, u.contact_on) IN"
 "         (SELECT creditor_id, channel, contact_on FROM cap_ranked WHERE daily_limit IS NOT NULL)"
 "   GROUP BY 1, 2, 3"
@@ -180,23 +202,27 @@ static const char *const generate_sql =
 "    LEFT JOIN used u"
 "      ON u.creditor_id = r.creditor_id AND u.channel = r.channel AND u.contact_on = r.contact_on"
 "   WHERE r.daily_limit IS NULL OR r.cap_rank <= r.daily_limit - coalesce(u.n, 0)"
+"), merged AS ("
+"  UPDATE cobranca.contact t"
+"     SET invoice_ids = ARRAY(SELECT DISTINCT v FROM unnest(t.invoice_ids || c.invoice_ids) v"
+"                              ORDER BY v),"
+"         updated_at = pg_catalog.now()"
+"    FROM checked c"
+"   WHERE c.same_status = 'scheduled'"
+"     AND t.payer_id = c.payer_id AND t.channel = c.channel AND t.contact_on = c.contact_on"
+"     AND t.status = 'scheduled' AND NOT (t.invoice_ids @> c.invoice_ids)"
+"  RETURNING t.channel"
+"), added AS ("
+"  INSERT INTO cobranca.contact"
+"         (creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
+"          contact_on, scheduled_at, attempt)"
+"  SELECT creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
+"         contact_on, slot, previous + 1"
+"    FROM fresh"
+"      ON CONFLICT DO NOTHING"
+"  RETURNING channel"
 ")"
-"INSERT INTO cobranca.contact AS t"
-"       (creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
-"        contact_on, scheduled_at, attempt)"
-"SELECT creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
-"       contact_on, slot, previous + 1"
-"  FROM fresh"
-" UNION ALL "
-"SELECT creditor_id, portfolio_id, payer_id, invoice_ids, rule_id, channel,"
-"       contact_on, slot, 1"
-"  FROM checked WHERE same_status = 'scheduled'"
-" ON CONFLICT ON CONSTRAINT contact_one_per_channel_day DO UPDATE"
-"   SET invoice_ids = ARRAY(SELECT DISTINCT v FROM unnest(t.invoice_ids || excluded.invoice_ids) v"
-"                            ORDER BY v),"
-"       updated_at = pg_catalog.now()"
-" WHERE t.status = 'scheduled' AND NOT (t.invoice_ids @> excluded.invoice_ids)"
-" RETURNING t.channel";
+"SELECT channel FROM added UNION ALL SELECT channel FROM merged";
 
 /*
  * Note: the probes into cobranca.contact above are written so that they can
@@ -246,7 +272,7 @@ cobranca_generate_contacts(PG_FUNCTION_ARGS)
 	values[0] = TimestampTzGetDatum(as_of);
 	values[1] = Int32GetDatum(cobranca_max_contacts_per_day);
 	ret = SPI_execute_plan(generate_plan, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT_RETURNING)
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "generating contacts failed: %s", SPI_result_code_string(ret));
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)

@@ -46,6 +46,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -177,6 +179,17 @@ typedef struct CreditorRow
 
 #define MAX_CREDITORS	16
 
+/* a table holding contacts: contact's partitions, each with its columns */
+typedef struct ContactPart
+{
+	Oid			relid;
+	Oid			index;			/* on payer_id */
+	AttrNumber	payer;
+	AttrNumber	ids;
+	AttrNumber	status;
+	AttrNumber	on;
+} ContactPart;
+
 typedef struct State
 {
 	bool		direct;			/* read the tables directly */
@@ -185,9 +198,10 @@ typedef struct State
 	Oid			invoice_pkey;
 	Oid			invoice_payer;
 	Oid			dispute_invoice;
-	Oid			contact_payer;
 	Oid			creditor_pkey;
 	Oid			contract_pkey;
+	ContactPart *parts;			/* contact's partitions (or contact itself) */
+	int			nparts;
 	bool		have_model;
 	Model		model;
 	CreditorRow creditors[MAX_CREDITORS];
@@ -368,8 +382,17 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 	{
 		for (int i = 0; i < NRELS; i++)
 		{
+			char		kind;
+
 			s->rel[i] = CobrancaScoreRelid(rel_names[i]);
-			if (!TableReadable(s->rel[i]) || get_rel_relkind(s->rel[i]) != RELKIND_RELATION)
+			if (!TableReadable(s->rel[i]))
+			{
+				s->direct = false;
+				continue;
+			}
+			kind = get_rel_relkind(s->rel[i]);
+			if (kind != RELKIND_RELATION &&
+				!(i == R_CONTACT && kind == RELKIND_PARTITIONED_TABLE))
 				s->direct = false;
 		}
 	}
@@ -393,9 +416,40 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		rel = table_open(s->rel[R_DISPUTE], AccessShareLock);
 		s->dispute_invoice = IndexOn(rel, s->att[D_INVOICE], false);
 		table_close(rel, NoLock);
-		rel = table_open(s->rel[R_CONTACT], AccessShareLock);
-		s->contact_payer = IndexOn(rel, s->att[K_PAYER], false);
-		table_close(rel, NoLock);
+		/*
+		 * contact is partitioned by month (doc/partitioning.md): the
+		 * payer's contacts are probed in each partition, with its own
+		 * column numbers and index
+		 */
+		{
+			List	   *parts = find_all_inheritors(s->rel[R_CONTACT], AccessShareLock, NULL);
+			ListCell   *lc;
+
+			s->parts = MemoryContextAlloc(one_cxt, sizeof(ContactPart) * Max(list_length(parts), 1));
+			foreach(lc, parts)
+			{
+				Oid			relid = lfirst_oid(lc);
+				ContactPart *cp = &s->parts[s->nparts];
+
+				if (get_rel_relkind(relid) != RELKIND_RELATION)
+					continue;
+				cp->relid = relid;
+				cp->payer = get_attnum(relid, "payer_id");
+				cp->ids = get_attnum(relid, "invoice_ids");
+				cp->status = get_attnum(relid, "status");
+				cp->on = get_attnum(relid, "contact_on");
+				if (cp->payer == InvalidAttrNumber || cp->ids == InvalidAttrNumber ||
+					cp->status == InvalidAttrNumber || cp->on == InvalidAttrNumber)
+					elog(ERROR, "columns of contacts not found in relation %u", relid);
+				rel = table_open(relid, AccessShareLock);
+				cp->index = IndexOn(rel, cp->payer, false);
+				table_close(rel, NoLock);
+				if (!OidIsValid(cp->index))
+					s->direct = false;
+				s->nparts++;
+			}
+			list_free(parts);
+		}
 		rel = table_open(s->rel[R_CREDITOR], AccessShareLock);
 		s->creditor_pkey = IndexOn(rel, s->att[C_ID], true);
 		table_close(rel, NoLock);
@@ -403,7 +457,7 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		s->contract_pkey = IndexOn(rel, s->att[T_ID], true);
 		table_close(rel, NoLock);
 		if (!OidIsValid(s->invoice_pkey) || !OidIsValid(s->invoice_payer) ||
-			!OidIsValid(s->dispute_invoice) || !OidIsValid(s->contact_payer) ||
+			!OidIsValid(s->dispute_invoice) ||
 			!OidIsValid(s->creditor_pkey) || !OidIsValid(s->contract_pkey))
 			s->direct = false;
 	}
@@ -648,18 +702,16 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	table_close(rel, NoLock);
 
 	/* the payer's contacts made before the day, per invoice */
-	rel = table_open(s->rel[R_CONTACT], AccessShareLock);
+	for (int k = 0; k < s->nparts; k++)
 	{
-		AttrNumber	a_ids = s->att[K_IDS],
-					a_st = s->att[K_STATUS],
-					a_on = s->att[K_ON],
-					a_cpayer = s->att[K_PAYER];
+		const ContactPart *cp = &s->parts[k];
 
-		ProbeOpen(&p, rel, s->contact_payer, snap);
+		rel = table_open(cp->relid, AccessShareLock);
+		ProbeOpen(&p, rel, cp->index, snap);
 		ProbeKey(&p, payer);
 		while (ProbeNext(&p))
 		{
-			Datum		st = slot_getattr(p.slot, a_st, &isnull);
+			Datum		st = slot_getattr(p.slot, cp->status, &isnull);
 			Datum		v;
 			ArrayType  *arr;
 			Datum	   *es;
@@ -668,11 +720,11 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 
 			if (CobrancaTextIs(st, "scheduled") || CobrancaTextIs(st, "cancelled"))
 				continue;
-			if (DatumGetDateADT(slot_getattr(p.slot, a_on, &isnull)) >= as_of)
+			if (DatumGetDateADT(slot_getattr(p.slot, cp->on, &isnull)) >= as_of)
 				continue;
-			if (DatumGetInt64(slot_getattr(p.slot, a_cpayer, &isnull)) != payer)
+			if (DatumGetInt64(slot_getattr(p.slot, cp->payer, &isnull)) != payer)
 				continue;
-			v = slot_getattr(p.slot, a_ids, &isnull);
+			v = slot_getattr(p.slot, cp->ids, &isnull);
 			if (isnull)
 				continue;
 			arr = DatumGetArrayTypeP(v);
@@ -690,8 +742,8 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 			pfree(ns);
 		}
 		ProbeClose(&p);
+		table_close(rel, NoLock);
 	}
-	table_close(rel, NoLock);
 
 	/* creditors and contracts */
 	rel = table_open(s->rel[R_CREDITOR], AccessShareLock);

@@ -320,7 +320,7 @@ COMMENT ON COLUMN cobranca.cadence_rule.min_probability IS 'optional score band:
 COMMENT ON COLUMN cobranca.cadence_rule.max_probability IS 'optional score band: the rule applies only at or below this payment probability';
 
 CREATE TABLE cobranca.contact (
-  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           bigint GENERATED ALWAYS AS IDENTITY,
   creditor_id  bigint NOT NULL REFERENCES cobranca.creditor,
   portfolio_id bigint NOT NULL REFERENCES cobranca.portfolio,
   payer_id     bigint NOT NULL REFERENCES cobranca.payer,
@@ -344,14 +344,27 @@ CREATE TABLE cobranca.contact (
   message      text,
   claimed_at   timestamptz,
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT contact_one_per_channel_day UNIQUE (payer_id, channel, contact_on)
-);
-CREATE INDEX contact_due_idx ON cobranca.contact (channel, scheduled_at)
+  updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+) PARTITION BY RANGE (contact_on);
+-- Partitioned by month of contact_on, the payer's local day
+-- (92_partition.sql).  As for audit_log, the keys and indexes are the
+-- partitions' own, modelled on the default partition's: id is unique since
+-- it comes from one identity sequence, and (payer_id, channel, contact_on),
+-- which holds the month, is unique across the table.
+CREATE TABLE cobranca.contact_default PARTITION OF cobranca.contact DEFAULT;
+ALTER TABLE cobranca.contact_default ADD CONSTRAINT contact_default_pkey PRIMARY KEY (id);
+ALTER TABLE cobranca.contact_default ADD CONSTRAINT contact_default_one_per_channel_day
+  UNIQUE (payer_id, channel, contact_on);
+CREATE INDEX contact_default_due_idx ON cobranca.contact_default (channel, scheduled_at)
   WHERE status = 'scheduled' AND claimed_at IS NULL;
-CREATE INDEX contact_invoices_idx ON cobranca.contact USING gin (invoice_ids);
-CREATE INDEX contact_capacity_idx ON cobranca.contact (creditor_id, channel, contact_on)
+CREATE INDEX contact_default_invoices_idx ON cobranca.contact_default USING gin (invoice_ids);
+CREATE INDEX contact_default_capacity_idx ON cobranca.contact_default (creditor_id, channel, contact_on)
   WHERE status <> 'cancelled';
+-- The table has no key of its own to identify its rows to a logical
+-- replica (the BI replica, 93_replica.sql): its published rows carry every
+-- column, and the replica finds them by the partitions' primary key.  No
+-- cost: a partitioned table stores nothing; its partitions log by their key.
+ALTER TABLE cobranca.contact REPLICA IDENTITY FULL;
 COMMENT ON TABLE cobranca.contact IS
   'A contact of the cadence: one per payer, channel and local day, covering all of the payer''s due invoices';
 COMMENT ON COLUMN cobranca.contact.contact_on IS 'the payer''s local day of the contact: at most one per payer, channel and day';

@@ -109,7 +109,7 @@ COMMENT ON COLUMN cobranca.channel_capacity.daily_limit IS 'contacts per local d
 CREATE TABLE cobranca.contact_event (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   creditor_id bigint NOT NULL REFERENCES cobranca.creditor,
-  contact_id  bigint NOT NULL REFERENCES cobranca.contact ON DELETE CASCADE,
+  contact_id  bigint NOT NULL,
   outcome     text NOT NULL,
   at          timestamptz NOT NULL
     CHECK (cobranca.check_timestamp('contact_event.at', at)),
@@ -123,6 +123,92 @@ COMMENT ON TABLE cobranca.contact_event IS
   'Every result a sender or analyst reported for a contact (delivery, read, reply, call outcome), in arrival order';
 COMMENT ON COLUMN cobranca.contact_event.at IS 'when it happened, as the sender saw it';
 COMMENT ON COLUMN cobranca.contact_event.details IS 'the sender''s own data (message id, call recording reference ...)';
+COMMENT ON COLUMN cobranca.contact_event.contact_id IS
+  'the contact reported on: must exist (checked by trigger, as a foreign key would: contact is partitioned); deleting the contact deletes its events';
+
+-- contact_event.contact_id refers to cobranca.contact(id).  contact is
+-- partitioned by month and its keys are its partitions' own
+-- (doc/partitioning.md), which a foreign key cannot refer to: these
+-- triggers do what the foreign key did (ON DELETE CASCADE).  The contact
+-- is locked FOR KEY SHARE, so that it cannot go before the event commits.
+-- They run as the owner: like a foreign key's check, they see every
+-- contact whatever the writer's row-level security.  A restore (row_security
+-- off) is not checked, as the audit capture does not log it.
+CREATE FUNCTION cobranca.contact_event_check() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.contact_id = OLD.contact_id THEN
+    RETURN NULL;
+  END IF;
+  -- a restore (pg_dump's output sets row_security off, which only a role
+  -- that bypasses row-level security may use to write) loads the events
+  -- and the contacts in no set order: the dump was consistent
+  IF pg_catalog.current_setting('row_security') = 'off' THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM cobranca.contact k WHERE k.id = NEW.contact_id FOR KEY SHARE OF k;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'insert or update on table "contact_event" violates foreign key "contact_event_contact_id_fkey"'
+      USING ERRCODE = 'foreign_key_violation', SCHEMA = 'cobranca', TABLE = 'contact_event',
+            COLUMN = 'contact_id', CONSTRAINT = 'contact_event_contact_id_fkey',
+            DETAIL = pg_catalog.format('Key (contact_id)=(%s) is not present in table "contact".', NEW.contact_id),
+            HINT = 'Report results only for contacts that exist (cobranca.record_contact_result checks it).';
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cobranca.contact_event_check() IS
+  'constraint trigger on contact_event: its contact_id must be a contact (23503 otherwise), locked FOR KEY SHARE; the foreign key contact_event_contact_id_fkey, which a partitioned contact cannot have';
+CREATE CONSTRAINT TRIGGER contact_event_contact_id_fkey
+  AFTER INSERT OR UPDATE OF contact_id ON cobranca.contact_event
+  FOR EACH ROW EXECUTE FUNCTION cobranca.contact_event_check();
+
+CREATE FUNCTION cobranca.contact_event_cascade() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    -- a TRUNCATE of contact (or of one of its months) must not leave
+    -- events behind, as with the foreign key (TRUNCATE both together)
+    IF EXISTS (SELECT 1 FROM cobranca.contact_event e
+                WHERE NOT EXISTS (SELECT 1 FROM cobranca.contact k WHERE k.id = e.contact_id)) THEN
+      RAISE EXCEPTION 'cannot truncate a table referenced by "contact_event"'
+        USING ERRCODE = 'foreign_key_violation', SCHEMA = 'cobranca', TABLE = 'contact_event',
+              CONSTRAINT = 'contact_event_contact_id_fkey',
+              DETAIL = pg_catalog.format('Table "contact_event" refers to the rows of %I.', TG_TABLE_NAME),
+              HINT = 'Truncate table "contact_event" at the same time.';
+    END IF;
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW.id <> OLD.id AND EXISTS (SELECT 1 FROM cobranca.contact_event e WHERE e.contact_id = OLD.id) THEN
+      RAISE EXCEPTION 'update on table "contact" violates foreign key "contact_event_contact_id_fkey" on table "contact_event"'
+        USING ERRCODE = 'foreign_key_violation', SCHEMA = 'cobranca', TABLE = 'contact_event',
+              CONSTRAINT = 'contact_event_contact_id_fkey',
+              DETAIL = pg_catalog.format('Key (id)=(%s) is still referenced from table "contact_event".', OLD.id),
+              HINT = 'A contact with events keeps its id.';
+    END IF;
+    RETURN NULL;
+  END IF;
+  -- an UPDATE moving a contact to another month's partition is a DELETE
+  -- and an INSERT for the row triggers: the contact is still there
+  IF EXISTS (SELECT 1 FROM cobranca.contact k WHERE k.id = OLD.id) THEN
+    RETURN NULL;
+  END IF;
+  DELETE FROM cobranca.contact_event e WHERE e.contact_id = OLD.id;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION cobranca.contact_event_cascade() IS
+  'trigger on contact: deleting a contact deletes its events (ON DELETE CASCADE of contact_event_contact_id_fkey); changing the id of a contact with events, or truncating contacts that have events without them, is refused (23503)';
+CREATE TRIGGER contact_event_cascade
+  AFTER UPDATE OF id OR DELETE ON cobranca.contact
+  FOR EACH ROW EXECUTE FUNCTION cobranca.contact_event_cascade();
+CREATE TRIGGER contact_event_truncate
+  AFTER TRUNCATE ON cobranca.contact
+  FOR EACH STATEMENT EXECUTE FUNCTION cobranca.contact_event_cascade();
+REVOKE ALL ON FUNCTION cobranca.contact_event_check(), cobranca.contact_event_cascade() FROM PUBLIC;
 
 -- ---- ANS protocol numbers (RN 395/2016)
 
@@ -347,7 +433,7 @@ BEGIN
     RETURN;
   END IF;
   FOR r IN
-    SELECT c.id, c.creditor_id, c.protocol, c.invoice_ids, cr.ans_registry
+    SELECT c.id, c.contact_on, c.creditor_id, c.protocol, c.invoice_ids, cr.ans_registry
       FROM cobranca.contact c
       JOIN cobranca.creditor cr ON cr.id = c.creditor_id
      WHERE c.status = 'scheduled' AND c.claimed_at IS NULL
@@ -365,11 +451,12 @@ BEGIN
     open_ids := ARRAY(SELECT i.id FROM cobranca.invoice i
                        WHERE i.id = ANY (r.invoice_ids) AND i.status = 'open' ORDER BY i.id);
     IF pg_catalog.cardinality(open_ids) = 0 THEN
-      UPDATE cobranca.contact c SET status = 'cancelled', updated_at = pg_catalog.now() WHERE c.id = r.id;
+      UPDATE cobranca.contact c SET status = 'cancelled', updated_at = pg_catalog.now()
+       WHERE c.id = r.id AND c.contact_on = r.contact_on;
       CONTINUE;
     END IF;
     IF pg_catalog.cardinality(open_ids) < pg_catalog.cardinality(r.invoice_ids) THEN
-      UPDATE cobranca.contact c SET invoice_ids = open_ids WHERE c.id = r.id;
+      UPDATE cobranca.contact c SET invoice_ids = open_ids WHERE c.id = r.id AND c.contact_on = r.contact_on;
     END IF;
     proto := r.protocol;
     IF proto IS NULL AND claim_contacts.channel = 'phone' AND r.ans_registry IS NOT NULL THEN
@@ -381,7 +468,7 @@ BEGIN
            message = cobranca.render_template(cobranca.contact_template(r.id),
                        cobranca.contact_vars(r.id) || pg_catalog.jsonb_build_object('protocolo', proto)),
            updated_at = pg_catalog.now()
-     WHERE c.id = r.id
+     WHERE c.id = r.id AND c.contact_on = r.contact_on
      RETURNING c.* INTO k;
     RETURN NEXT k;
   END LOOP;
@@ -424,7 +511,7 @@ BEGIN
   END IF;
   UPDATE cobranca.contact c
      SET status = k.status, outcome = record_contact_result.outcome, updated_at = pg_catalog.now()
-   WHERE c.id = k.id
+   WHERE c.id = k.id AND c.contact_on = k.contact_on
    RETURNING c.* INTO k;
   RETURN k;
 END

@@ -320,6 +320,18 @@ BEGIN
             HINT = 'Wait for the hold to end; nothing was detached.';
   END IF;
 
+  IF parent = 'cobranca.contact'::regclass THEN
+    -- a contact still to be sent (or in a sender's hands) stays
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s k WHERE k.status = ''scheduled''', part)
+      INTO bad;
+    IF bad > 0 THEN
+      RAISE EXCEPTION 'partition % holds % scheduled contacts', part, bad
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = pg_catalog.format('partition %s: a contact still scheduled (claimed or not) may yet be sent or reported on.', part),
+              HINT = 'Wait until its contacts are sent, reported or cancelled; nothing was detached.';
+    END IF;
+  END IF;
+
   IF parent = 'cobranca.audit_log'::regclass THEN
     EXECUTE pg_catalog.format(
       'SELECT pg_catalog.count(*) FROM %s a WHERE NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id)',
@@ -362,12 +374,20 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON %s '
                               'FOR EACH ROW EXECUTE FUNCTION cobranca.audit_refuse()', part);
     EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER audit_log_append_only', part);
+  ELSIF parent = 'cobranca.contact'::regclass THEN
+    -- the senders' reports on its contacts go with it, into
+    -- cobranca_archive.<partition>_event (contact_event refers to contacts)
+    EXECUTE pg_catalog.format('CREATE TABLE cobranca_archive.%I (LIKE cobranca.contact_event INCLUDING DEFAULTS)',
+                              b.partition_name || '_event');
+    EXECUTE pg_catalog.format(
+      'WITH gone AS (DELETE FROM cobranca.contact_event e WHERE e.contact_id IN (SELECT k.id FROM %s k) RETURNING e.*) '
+      'INSERT INTO cobranca_archive.%I SELECT * FROM gone', part, b.partition_name || '_event');
   END IF;
   RETURN part;
 END
 $$;
 COMMENT ON FUNCTION cobranca.detach_partition(regclass, date) IS
-  'archiving: detaches the partition of a past month from its table into schema cobranca_archive and returns it (dump it, then drop it); refuses a month under an audit hold and, for audit_log, unsealed rows or rows that are not the oldest of their chains (their seals move to cobranca_archive.<partition>_seal)';
+  'archiving: detaches the partition of a past month from its table into schema cobranca_archive and returns it (dump it, then drop it); refuses a month under an audit hold, for contact a month with scheduled contacts (their events move to cobranca_archive.<partition>_event) and, for audit_log, unsealed rows or rows that are not the oldest of their chains (their seals move to cobranca_archive.<partition>_seal)';
 
 CREATE FUNCTION cobranca.audit_archive_seals(part regclass) RETURNS bigint
   AS 'MODULE_PATHNAME', 'cobranca_audit_archive_seals'

@@ -278,3 +278,7 @@ BEGIN
             WHERE c.relnamespace = 'cobranca'::regnamespace AND c.relkind = 'S');
 END
 $security$;
+
+-- a default partition takes the statement-level TRUNCATE triggers just put
+-- on its table (92_partition.sql: PostgreSQL does not clone them)
+SELECT cobranca.partition_prepare('cobranca.contact', 'cobranca.contact_default');

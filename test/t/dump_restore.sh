@@ -7,14 +7,22 @@ src=cobranca_dump_src_$$
 dst=cobranca_dump_dst_$$
 dump=$(mktemp)
 trap 'dropdb --if-exists "$src"; dropdb --if-exists "$dst"; rm -f "$dump"' EXIT
-echo "1..8"
+echo "1..10"
 q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 createdb "$src" && q "$src" "CREATE EXTENSION cobranca" &&
 	q "$src" "SELECT count(*) FROM cobranca.generate_sample(7, 300, 6)" >/dev/null &&
 	q "$src" "SELECT cobranca.maintain_partitions(now())" >/dev/null &&
 	q "$src" "INSERT INTO cobranca.job_run (cycle, job, as_of, started_at, finished_at, rows, pid)
-	          VALUES (0, 'in_default', '2001-01-01', '2001-01-01', '2001-01-01', 0, 0)"
+	          VALUES (0, 'in_default', '2001-01-01', '2001-01-01', '2001-01-01', 0, 0)" &&
+	# a contact of the current month, in the partition the job made, with a
+	# sender's report on it (contact_event refers to it by trigger)
+	q "$src" "INSERT INTO cobranca.contact (creditor_id, portfolio_id, payer_id, invoice_ids, channel, contact_on, scheduled_at, status)
+	          SELECT i.creditor_id, i.portfolio_id, i.payer_id, ARRAY[i.id], 'letter', (now() AT TIME ZONE 'UTC')::date, now(), 'sent'
+	            FROM cobranca.invoice i ORDER BY i.id LIMIT 1
+	          ON CONFLICT DO NOTHING" &&
+	q "$src" "SELECT cobranca.record_contact_result(k.id, 'delivered') FROM cobranca.contact k
+	           WHERE k.channel = 'letter' AND k.contact_on = (now() AT TIME ZONE 'UTC')::date ORDER BY k.id LIMIT 1" >/dev/null
 
 # one fingerprint per table: row count and an md5 over the rows in id order
 fingerprint() {
@@ -79,3 +87,24 @@ made=$(q "$dst" "SELECT cobranca.maintain_partitions(now())")
 [ "$def" = "in_default" ] && [ "$made" = "0" ] \
 	&& echo "ok 8 - the default partition's rows are restored; the job finds every partition in place" \
 	|| echo "not ok 8 - default partition rows ($def), partitions the job made after the restore ($made)"
+
+# the same for contact: the job's partition of the month comes back attached,
+# with its rows and its own keys; the events referring to its contacts too,
+# and the references are still enforced
+parts=$(q "$dst" "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                   WHERE i.inhparent = 'cobranca.contact'::regclass AND c.relname = 'contact_$month'
+                     AND EXISTS (SELECT 1 FROM cobranca.contact_$month)
+                     AND (SELECT count(*) FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u')) = 2")
+ev=$(q "$dst" "SELECT count(*) FROM cobranca.contact_event e JOIN cobranca.contact_$month k ON k.id = e.contact_id")
+[ "$parts" = "1" ] && [ "$ev" -ge 1 ] \
+	&& echo "ok 9 - contact's partition of the month made by the job is restored attached, with its rows, keys and events" \
+	|| echo "not ok 9 - contact's partition of the month is restored attached with its rows, keys and events ($parts, $ev)"
+bad=$(psql -XAtq -d "$dst" -c "INSERT INTO cobranca.contact_event (creditor_id, contact_id, outcome, at)
+                                SELECT id, 999999999, 'sent', now() FROM cobranca.creditor LIMIT 1" 2>&1)
+q "$dst" "SELECT cobranca.record_contact_result(k.id, 'read') FROM cobranca.contact_$month k ORDER BY k.id LIMIT 1" >/dev/null
+rc=$?
+if grep -q 'violates foreign key "contact_event_contact_id_fkey"' <<<"$bad" && [ "$rc" -eq 0 ]; then
+	echo "ok 10 - after the restore an event needs an existing contact, and results are recorded"
+else
+	echo "not ok 10 - after the restore an event needs an existing contact, and results are recorded ($bad, $rc)"
+fi
