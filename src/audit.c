@@ -30,16 +30,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -95,6 +99,7 @@ static const char *const audit_seal_columns[AS_NCOLS] = {
 
 typedef struct DirectTable
 {
+	bool		checked;		/* relid still names the table (no invalidation since) */
 	Oid			relid;
 	Oid			idseq;			/* identity sequence of "id", if any */
 	AttrNumber	attnum[AL_NCOLS];
@@ -132,13 +137,38 @@ cobranca_relid(const char *relname)
 	return relid;
 }
 
+static bool direct_callback = false;
+
+static void
+direct_tables_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == audit_log_table.relid)
+		audit_log_table.checked = false;
+	if (relid == InvalidOid || relid == audit_seal_table.relid)
+		audit_seal_table.checked = false;
+}
+
+/*
+ * The table and its column numbers, looked up by name again only after a
+ * relation cache invalidation of the table (dropped, altered, made again
+ * by a new CREATE EXTENSION): every audit row would pay the lookups.
+ */
 static DirectTable *
 direct_table(DirectTable *t, const char *relname, const char *const *cols, int ncols)
 {
-	Oid			relid = cobranca_relid(relname);
+	Oid			relid;
 
-	if (t->relid == relid)
+	if (t->checked && OidIsValid(t->relid))
 		return t;
+	if (!direct_callback)
+	{
+		CacheRegisterRelcacheCallback(direct_tables_invalidate, (Datum) 0);
+		direct_callback = true;
+	}
+	/* set only once all is looked up; an invalidation meanwhile clears "checked" */
+	t->relid = InvalidOid;
+	t->checked = true;
+	relid = cobranca_relid(relname);
 	for (int i = 0; i < ncols; i++)
 	{
 		AttrNumber	a = get_attnum(relid, cols[i]);
@@ -248,6 +278,143 @@ direct_partition(DirectTable *t, Relation rel, int ncols, Datum *vals, bool *nul
 	return leaf;
 }
 
+/*
+ * The indexes of the partition audit rows go to, ready for insertion, kept
+ * for the backend: CatalogTupleInsert would look them up, build their
+ * descriptions and take and release their locks again at every row, which
+ * cost a domain write about a quarter of its audit row.  Each row still
+ * opens them, under the lock the executor takes and keeps to the end of
+ * the transaction; no relation stays open between rows.  Any relation
+ * cache invalidation of the table or of one of its indexes (a new index, a
+ * dropped one, an index made ready: each reaches this backend before it
+ * has locked the table again) makes them be built again.
+ */
+#define LEAF_MAX_INDEXES	8
+
+typedef struct LeafIndexes
+{
+	bool		valid;
+	Oid			relid;			/* the partition */
+	MemoryContext mcxt;			/* holds info and what the access methods keep */
+	int			n;
+	Oid			oids[LEAF_MAX_INDEXES];
+	IndexInfo  *info[LEAF_MAX_INDEXES];
+} LeafIndexes;
+
+static LeafIndexes leaf_indexes;
+static bool leaf_indexes_callback = false;
+
+static void
+leaf_indexes_invalidate(Datum arg, Oid relid)
+{
+	if (!leaf_indexes.valid)
+		return;
+	if (relid == InvalidOid || relid == leaf_indexes.relid)
+		leaf_indexes.valid = false;
+	for (int i = 0; i < leaf_indexes.n; i++)
+		if (relid == leaf_indexes.oids[i])
+			leaf_indexes.valid = false;
+}
+
+/*
+ * The indexes of rel, or NULL when CatalogTupleInsert must do it (too many
+ * indexes, or one on an expression, with a predicate or an exclusion
+ * constraint, which it does not support either).  rel is locked.
+ */
+static LeafIndexes *
+leaf_indexes_for(Relation rel)
+{
+	LeafIndexes *li = &leaf_indexes;
+	List	   *oids;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (li->valid && li->relid == RelationGetRelid(rel))
+		return li;
+	if (!leaf_indexes_callback)
+	{
+		CacheRegisterRelcacheCallback(leaf_indexes_invalidate, (Datum) 0);
+		leaf_indexes_callback = true;
+	}
+	li->valid = false;
+	li->n = 0;
+	if (li->mcxt != NULL)
+		MemoryContextDelete(li->mcxt);
+	li->mcxt = NULL;
+	oids = RelationGetIndexList(rel);
+	if (list_length(oids) > LEAF_MAX_INDEXES)
+	{
+		list_free(oids);
+		return NULL;
+	}
+	li->mcxt = AllocSetContextCreate(CacheMemoryContext, "cobranca audit indexes",
+									 ALLOCSET_SMALL_SIZES);
+	li->relid = RelationGetRelid(rel);
+	li->valid = true;			/* an invalidation while building clears it */
+	old = MemoryContextSwitchTo(li->mcxt);
+	PG_TRY();
+	{
+		foreach(lc, oids)
+		{
+			Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+			IndexInfo  *info = BuildIndexInfo(idx);
+
+			index_close(idx, NoLock);
+			if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
+				info->ii_ExclusionOps != NULL)
+			{
+				li->valid = false;
+				break;
+			}
+			li->oids[li->n] = lfirst_oid(lc);
+			li->info[li->n++] = info;
+		}
+	}
+	PG_CATCH();
+	{
+		li->valid = false;		/* never a partial list */
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	list_free(oids);
+	return li->valid ? li : NULL;
+}
+
+/* CatalogTupleInsert's work, with the indexes prepared beforehand */
+static void
+leaf_insert(Relation rel, HeapTuple tup)
+{
+	LeafIndexes *li = leaf_indexes_for(rel);
+	TupleTableSlot *slot;
+
+	if (li == NULL)
+	{
+		CatalogTupleInsert(rel, tup);
+		return;
+	}
+	simple_heap_insert(rel, tup);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
+	for (int i = 0; i < li->n; i++)
+	{
+		IndexInfo  *info = li->info[i];
+		Relation	idx;
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		if (!info->ii_ReadyForInserts)
+			continue;
+		idx = index_open(li->oids[i], RowExclusiveLock);
+		FormIndexDatum(info, slot, NULL, values, isnull);
+		index_insert(idx, values, isnull, &tup->t_self, rel,
+					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, info);
+		index_close(idx, NoLock);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 /* values/nulls are indexed by our column enum; the rest of the row is NULL */
 static void
 direct_insert(DirectTable *t, int ncols, Datum *vals, bool *nulls)
@@ -275,7 +442,7 @@ direct_insert(DirectTable *t, int ncols, Datum *vals, bool *nulls)
 		n[attnum[i] - 1] = nulls[i];
 	}
 	tup = heap_form_tuple(desc, v, n);
-	CatalogTupleInsert(target, tup);
+	leaf_insert(target, tup);
 	heap_freetuple(tup);
 	if (target != rel)
 		table_close(target, NoLock);
@@ -378,6 +545,9 @@ typedef struct CaptureCache
 	MemoryContext mcxt;			/* holds kind, out and what the output functions keep */
 	JsonKind   *kind;
 	FmgrInfo   *out;
+	bool		has_json;		/* a json or jsonb column: rows built with pushJsonbValue */
+	int			norder;
+	int		   *order;			/* the logged columns in jsonb key order */
 } CaptureCache;
 
 /*
@@ -405,6 +575,21 @@ static bool
 redacted_column(const char *name)
 {
 	return strcmp(name, "document_cipher") == 0 || strcmp(name, "document_digest") == 0;
+}
+
+/* jsonb's order of object keys: shorter first, then bytewise */
+static int
+jsonb_key_cmp(const void *a, const void *b, void *arg)
+{
+	TupleDesc	desc = (TupleDesc) arg;
+	const char *na = NameStr(TupleDescAttr(desc, *(const int *) a)->attname);
+	const char *nb = NameStr(TupleDescAttr(desc, *(const int *) b)->attname);
+	size_t		la = strlen(na);
+	size_t		lb = strlen(nb);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(na, nb, la);
 }
 
 static CaptureCache *
@@ -496,6 +681,19 @@ capture_cache(Relation rel)
 	/* the creditor table is its own tenant */
 	if (c->creditor_att == 0 && strcmp(RelationGetRelationName(rel), "creditor") == 0)
 		c->creditor_att = c->id_att;
+	/* the logged columns sorted as a jsonb object orders its keys */
+	c->has_json = false;
+	c->norder = 0;
+	c->order = MemoryContextAlloc(mcxt, sizeof(int) * Max(desc->natts, 1));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (c->kind[i] == JK_SKIP)
+			continue;
+		if (c->kind[i] == JK_JSON)
+			c->has_json = true;
+		c->order[c->norder++] = i;
+	}
+	qsort_arg(c->order, c->norder, sizeof(int), jsonb_key_cmp, desc);
 	c->valid = true;
 	return c;
 }
@@ -577,6 +775,46 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
+
+	/*
+	 * Without nested json values the object is assembled with its keys
+	 * already in order: the same jsonb as pushJsonbValue makes, without
+	 * sorting the keys of every row again.
+	 */
+	if (!c->has_json)
+	{
+		JsonbValue	obj;
+		JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(c->norder, 1));
+		int			k = 0;
+
+		for (int j = 0; j < c->norder; j++)
+		{
+			int			i = c->order[j];
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (ovals != NULL)
+			{
+				if (nulls[i] && onulls[i])
+					continue;
+				if (!nulls[i] && !onulls[i] &&
+					datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
+					continue;
+			}
+			pairs[k].key.type = jbvString;
+			pairs[k].key.val.string.val = NameStr(att->attname);
+			pairs[k].key.val.string.len = strlen(NameStr(att->attname));
+			if (nulls[i])
+				pairs[k].value.type = jbvNull;
+			else
+				column_jsonb_value(c, i, att->atttypid, vals[i], &pairs[k].value);
+			pairs[k].order = k;
+			k++;
+		}
+		obj.type = jbvObject;
+		obj.val.object.nPairs = k;
+		obj.val.object.pairs = pairs;
+		return JsonbPGetDatum(JsonbValueToJsonb(&obj));
+	}
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < desc->natts; i++)
@@ -819,8 +1057,11 @@ output_fn(Oid typid)
 static void
 append_be(StringInfo buf, uint64 v, int bytes)
 {
+	char		b[8];
+
 	for (int i = bytes - 1; i >= 0; i--)
-		appendStringInfoChar(buf, (char) ((v >> (8 * i)) & 0xFF));
+		b[bytes - 1 - i] = (char) ((v >> (8 * i)) & 0xFF);
+	appendBinaryStringInfo(buf, b, bytes);
 }
 
 /*
@@ -851,6 +1092,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	heap_deform_tuple(&tup, desc, vals, nulls);
 
 	initStringInfo(&buf);
+	enlargeStringInfo(&buf, 2048);
 	appendBinaryStringInfo(&buf, label, sizeof(label));
 	append_be(&buf, (uint64) chain_id, 8);
 	append_be(&buf, (uint64) seq, 8);
@@ -858,6 +1100,7 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char		num[MAXINT8LEN + 1];
 		char	   *s;
 		uint32		len;
 
@@ -867,19 +1110,20 @@ hash_audit_row(int64 chain_id, int64 seq, const uint8 *prev, HeapTupleHeader row
 		{
 			case TIMESTAMPTZOID:
 			case TIMESTAMPOID:
-				s = psprintf(INT64_FORMAT, DatumGetInt64(vals[i]));
+				len = pg_lltoa(DatumGetInt64(vals[i]), num);
+				s = num;
 				break;
 			case DATEOID:
-				s = psprintf("%d", DatumGetInt32(vals[i]));
+				len = pg_ltoa(DatumGetInt32(vals[i]), num);
+				s = num;
 				break;
 			default:
 				s = OutputFunctionCall(output_fn(att->atttypid), vals[i]);
+				len = strlen(s);
 		}
-		len = strlen(s);
 		appendBinaryStringInfo(&buf, NameStr(att->attname), strlen(NameStr(att->attname)) + 1);
 		append_be(&buf, len, 4);
 		appendBinaryStringInfo(&buf, s, len);
-		pfree(s);
 	}
 	CobrancaSha256(buf.data, buf.len, out);
 	pfree(buf.data);
@@ -1009,6 +1253,77 @@ chain_head(HTAB *heads, SPIPlanPtr head_plan, int64 chain_id)
 	return h;
 }
 
+/*
+ * Which of the pending rows are sealed already.  The pending rows are those
+ * of transactions the last seal did not see committed; some of them may
+ * have been sealed all the same: by a seal that stopped at SEAL_MAX_ROWS
+ * (it keeps the older snapshot), or, for rows a transaction wrote before
+ * calling audit_seal(), by that very call.  They are the seals at or above
+ * the smallest pending id, found by the primary key of audit_seal: few in
+ * the usual case, where a join would have read every seal of every chain
+ * or probed the index once per row.  Past SEAL_SET_MAX of them (a backlog,
+ * a restored database whose seal state starts over) each row is looked up
+ * on its own instead.
+ */
+#define SEAL_SET_MAX	200000
+
+typedef struct SealedSet
+{
+	bool		built;
+	HTAB	   *ids;			/* NULL: look each row up with probe */
+	SPIPlanPtr	probe;
+} SealedSet;
+
+static void
+sealed_since(SealedSet *set, int64 min_id)
+{
+	Oid			argtype = INT8OID;
+	Datum		arg = Int64GetDatum(min_id);
+	HASHCTL		ctl;
+
+	set->built = true;
+	if (SPI_execute_with_args("SELECT s.audit_id FROM cobranca.audit_seal s WHERE s.audit_id >= $1",
+							  1, &argtype, &arg, NULL, false, SEAL_SET_MAX + 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read cobranca.audit_seal");
+	if (SPI_processed > SEAL_SET_MAX)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		set->probe = SPI_prepare("SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = $1", 1, &argtype);
+		if (set->probe == NULL)
+			elog(ERROR, "could not prepare the audit_seal lookup");
+		return;
+	}
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = CurrentMemoryContext;
+	set->ids = hash_create("cobranca sealed audit ids", Max(SPI_processed, 16), &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		(void) hash_search(set->ids, &id, HASH_ENTER, NULL);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static bool
+already_sealed(SealedSet *set, int64 audit_id)
+{
+	Datum		arg = Int64GetDatum(audit_id);
+	bool		found;
+
+	if (set->ids != NULL)
+		return hash_search(set->ids, &audit_id, HASH_FIND, NULL) != NULL;
+	if (SPI_execute_plan(set->probe, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up cobranca.audit_seal");
+	found = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	return found;
+}
+
 PG_FUNCTION_INFO_V1(cobranca_audit_seal);
 
 /*
@@ -1031,6 +1346,7 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 	TimestampTz now = GetCurrentTimestamp();
 	SealWriter	writer;
+	SealedSet	already;
 
 	SPI_connect();
 	if (SPI_execute("SELECT last_snapshot FROM cobranca.audit_seal_state FOR UPDATE", false, 0) != SPI_OK_SELECT ||
@@ -1072,27 +1388,39 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 	if (head_plan == NULL)
 		elog(ERROR, "could not prepare the chain head query");
 
-	/* rows of transactions the last seal did not see committed */
+	/*
+	 * Rows of transactions the last seal did not see committed: not visible
+	 * in its snapshot, i.e. (as pg_visible_in_snapshot decides) at or after
+	 * its xmax, or in its list of transactions in progress.  The snapshot is
+	 * taken apart once here, so that each row is tested with integer
+	 * comparisons (the BRIN index on txid serves the lower bound).
+	 */
 	{
-		Oid			types[2] = {INT8OID, PG_SNAPSHOTOID};
-		Datum		args[2];
-		bool		isnull;
+		Oid			types[3] = {INT8OID, INT8OID, INT8ARRAYOID};
+		Datum		args[3];
+		bool		isnull[3];
 
-		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, last_snapshot "
+		if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(last_snapshot)::text::bigint, "
+						"pg_catalog.pg_snapshot_xmax(last_snapshot)::text::bigint, "
+						"ARRAY(SELECT pg_catalog.pg_snapshot_xip(last_snapshot)::text::bigint) "
 						"FROM cobranca.audit_seal_state", false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not read cobranca.audit_seal_state");
-		args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		for (int i = 0; i < 3; i++)
+			args[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull[i]);
+		if (isnull[0] || isnull[1] || isnull[2])
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cobranca.audit_seal_state.last_snapshot is null")));
 		portal = SPI_cursor_open_with_args(NULL,
 										   "SELECT a, COALESCE(a.creditor_id, 0), a.id "
 										   "FROM cobranca.audit_log a "
 										   "WHERE a.txid >= $1 "
-										   "AND NOT pg_catalog.pg_visible_in_snapshot(a.txid::text::xid8, $2) "
-										   "AND NOT EXISTS (SELECT 1 FROM cobranca.audit_seal s WHERE s.audit_id = a.id) "
+										   "AND (a.txid >= $2 OR a.txid = ANY ($3)) "
 										   "ORDER BY a.id",
-										   2, types, args, NULL, false, 0);
+										   3, types, args, NULL, false, 0);
 	}
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "cobranca audit seal row", ALLOCSET_DEFAULT_SIZES);
+	memset(&already, 0, sizeof(already));
 	seal_writer_open(&writer, seal);
 	for (;;)
 	{
@@ -1104,19 +1432,32 @@ cobranca_audit_seal(PG_FUNCTION_ARGS)
 		n = SPI_processed;
 		if (n == 0)
 			break;
+		if (!already.built)
+		{
+			bool		isnull;
+
+			sealed_since(&already, DatumGetInt64(SPI_getbinval(tt->vals[0], tt->tupdesc, 3, &isnull)));
+		}
 		for (uint64 r = 0; r < n; r++)
 		{
 			bool		n1,
 						n2,
 						n3;
-			HeapTupleHeader row = DatumGetHeapTupleHeader(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &n1));
-			int64		chain_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &n2));
+			HeapTupleHeader row;
+			int64		chain_id;
 			int64		audit_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &n3));
-			ChainHead  *h = chain_head(heads, head_plan, chain_id);
+			ChainHead  *h;
 			uint8		hash[COBRANCA_SHA256_LEN];
 			Datum		v[AS_NCOLS];
 			bool		nl[AS_NCOLS] = {false};
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+			MemoryContext old;
+
+			if (already_sealed(&already, audit_id))
+				continue;
+			row = DatumGetHeapTupleHeader(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &n1));
+			chain_id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &n2));
+			h = chain_head(heads, head_plan, chain_id);
+			old = MemoryContextSwitchTo(rowcxt);
 
 			hash_audit_row(chain_id, h->seq + 1, h->hash, row, hash);
 			v[AS_AUDIT_ID] = Int64GetDatum(audit_id);

@@ -223,12 +223,36 @@ CobrancaSha256End(CobrancaSha256Ctx *ctx, uint8 *out)
 		openssl_failed("finish a SHA-256 digest");
 }
 
+/*
+ * One-shot digests (the audit seal makes one per row) reuse a context and a
+ * digest fetched once per backend: EVP_sha256() alone makes OpenSSL look
+ * the implementation up again at every initialisation.  Both live as long
+ * as the backend; a failure leaves them usable (the next call starts the
+ * digest over).
+ */
+static EVP_MD *sha256_md = NULL;
+static EVP_MD_CTX *sha256_ctx = NULL;
+
 void
 CobrancaSha256(const void *data, size_t len, uint8 *out)
 {
 	unsigned int outlen = 0;
 
-	if (EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL) != 1 ||
+	if (sha256_md == NULL)
+	{
+		sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+		if (sha256_md == NULL)
+			openssl_failed("fetch the SHA-256 digest");
+	}
+	if (sha256_ctx == NULL)
+	{
+		sha256_ctx = EVP_MD_CTX_new();
+		if (sha256_ctx == NULL)
+			openssl_failed("allocate a SHA-256 digest");
+	}
+	if (EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) != 1 ||
+		EVP_DigestUpdate(sha256_ctx, data, len) != 1 ||
+		EVP_DigestFinal_ex(sha256_ctx, out, &outlen) != 1 ||
 		outlen != COBRANCA_SHA256_LEN)
 		openssl_failed("compute a SHA-256 digest");
 }
