@@ -13,8 +13,11 @@
  *	   through cursors sorted by payer and merged payer by payer (memory
  *	   flat: one payer's rows at a time);
  *	 - a good part of the portfolio with no row security to apply (the
- *	   jobs): one sequential scan of each table into hash tables (memory
- *	   grows with the invoices asked for).
+ *	   jobs): one sequential scan of each table, keyed in arrays indexed
+ *	   by id (hash tables for ids far apart); memory grows with the
+ *	   invoices asked for and the largest payer id.
+ * The computation of one invoice's scores (CobrancaScoreCompute) is shared
+ * with payment_probability and priority (score_one.c).
  * The statements: the invoices asked for with their creditor's rates and
  * contract; the payers' invoices due in the 12 months before the day; the
  * payers' disputes open on the day; the disputes of the invoices asked for
@@ -57,8 +60,8 @@
 
 #include "money.h"
 #include "score.h"
+#include "score_batch.h"
 
-#define NFEATURES	14
 #define FETCH_ROWS	8192
 
 /* ------------------------------------------------------------ statements */
@@ -266,32 +269,7 @@ StreamAtPayer(Stream *s, int64 payer)
 
 /* ----------------------------------------------------------- per payer */
 
-typedef struct Target
-{
-	int64		id;
-	int			kind;			/* KIND_* */
-	bool		open;
-	bool		cancelled;
-	DateADT		due_on;
-	double		amount;
-	int64		balance;		/* cents */
-	int64		fine_bp;
-	int64		interest_bp;
-	int32		notice_day;
-	bool		has_contract;
-	int			plan;			/* PLAN_* */
-	bool		paid_by_person_null;
-	bool		paid_by_person;
-} Target;
 
-enum
-{
-	KIND_OTHER, KIND_PREMIUM, KIND_COPAY, KIND_PRIVATE, KIND_DISALLOWANCE, KIND_INSTALLMENT
-};
-enum
-{
-	PLAN_NULL, PLAN_OTHER, PLAN_INDIVIDUAL, PLAN_FAMILY, PLAN_MEMBERSHIP, PLAN_BUSINESS
-};
 
 typedef struct Late
 {
@@ -299,13 +277,6 @@ typedef struct Late
 	int32		days;
 } Late;
 
-typedef struct Span
-{
-	int64		id;
-	DateADT		opened_on;
-	DateADT		answered_on;
-	bool		answered_null;
-} Span;
 
 typedef struct Made
 {
@@ -324,8 +295,8 @@ typedef struct Made
 		} \
 	} while (0)
 
-static int
-KindCode(text *t)
+int
+CobrancaKindCode(text *t)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
@@ -344,8 +315,8 @@ KindCode(text *t)
 	return KIND_OTHER;
 }
 
-static int
-PlanCode(text *t)
+int
+CobrancaPlanCode(text *t)
 {
 	char	   *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
@@ -361,8 +332,8 @@ PlanCode(text *t)
 	return PLAN_OTHER;
 }
 
-static bool
-TextIs(Datum d, const char *lit)
+bool
+CobrancaTextIs(Datum d, const char *lit)
 {
 	text	   *t = DatumGetTextPP(d);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
@@ -417,7 +388,7 @@ static int32
 DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 			 bool *open_now)
 {
-	DateADT    *iv = palloc(sizeof(DateADT) * 2 * Max(n, 1));
+	DateADT    *iv;
 	int			k = 0;
 	int32		days = 0;
 	DateADT		lo = due_on + 1;
@@ -427,6 +398,9 @@ DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 	bool		have = false;
 
 	*open_now = false;
+	if (n == 0)
+		return 0;				/* most invoices: no dispute */
+	iv = palloc(sizeof(DateADT) * 2 * n);
 	for (int j = 0; j < n; j++)
 	{
 		DateADT		o = spans[j].opened_on;
@@ -469,22 +443,16 @@ DisputedDays(const Span *spans, int n, DateADT due_on, DateADT as_of,
 	return days;
 }
 
-typedef struct Model
-{
-	int64		id;
-	double	   *coef;
-	int			ncoef;
-} Model;
 
 /*
- * One result row: the features (late_n and late_sum are those of the
- * payer's other invoices), the model, cobranca.invoice_charges and
+ * The scores of one invoice: the features (own_n and own_sum are those of
+ * the payer's other invoices), the model, cobranca.invoice_charges and
  * cobranca.priority_value.
  */
-static void
-EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as_of,
-		  int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
-		  const Span *spans, int nspans)
+void
+CobrancaScoreCompute(const Model *model, const Target *t, DateADT as_of,
+					 int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
+					 const Span *spans, int nspans, ScoreResult *r)
 {
 	double		x[NFEATURES];
 	double		probability;
@@ -494,8 +462,6 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 				interest = 0,
 				principal,
 				total;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
 
 	x[0] = log(1 + (double) Max(as_of - t->due_on, 0));
 	x[1] = log(1 + t->amount);
@@ -522,13 +488,11 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 							&fine, &interest);
 	total = principal + fine + interest;
 
-	values[0] = Int64GetDatum(t->id);
-	values[1] = Int64GetDatum(model->id);
-	values[2] = Float8GetDatum(probability);
-	values[3] = NumericGetDatum(int64_div_fast_to_numeric(total, 2));
-	if (!t->open)
-		values[4] = NumericGetDatum(int64_to_numeric(0));
-	else
+	r->probability = probability;
+	r->total = total;
+	r->open = t->open;
+	r->priority = 0;
+	if (t->open)
 	{
 		/*
 		 * rn593: a premium of a contract that a person pays directly
@@ -549,8 +513,30 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 								PlusFiveYears(t->due_on) - as_of,
 								as_of - t->due_on, rn593,
 								t->notice_day);
-		values[4] = NumericGetDatum(int64_div_fast_to_numeric((int64) llround(prio), 2));
+		r->priority = (int64) llround(prio);
 	}
+}
+
+/* one result row of cobranca.score_invoices */
+static void
+EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as_of,
+		  int64 own_n, int64 own_sum, int64 open_disputes, int64 ncontacts,
+		  const Span *spans, int nspans)
+{
+	ScoreResult r;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	CobrancaScoreCompute(model, t, as_of, own_n, own_sum, open_disputes, ncontacts,
+						 spans, nspans, &r);
+	values[0] = Int64GetDatum(t->id);
+	values[1] = Int64GetDatum(model->id);
+	values[2] = Float8GetDatum(r.probability);
+	values[3] = NumericGetDatum(int64_div_fast_to_numeric(r.total, 2));
+	if (!r.open)
+		values[4] = NumericGetDatum(int64_to_numeric(0));
+	else
+		values[4] = NumericGetDatum(int64_div_fast_to_numeric(r.priority, 2));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -559,8 +545,9 @@ EmitScore(ReturnSetInfo *rsinfo, const Model *model, const Target *t, DateADT as
 /*
  * Without row security to apply (the jobs run as the owner; superusers),
  * scoring a good part of the portfolio reads the tables straight, in one
- * sequential scan each, and keys them in hash tables: no executor, no
- * sorts.  Same snapshot, same rows, same results as the statements above.
+ * sequential scan each, and keys them by id in arrays (see TargetIndex and
+ * PayerTable) or hash tables: no executor, no sorts.  Same snapshot, same
+ * rows, same results as the statements above.
  */
 
 /* open addressing, int64 key -> int32 value; key 0 is never used by an id */
@@ -623,12 +610,125 @@ IdMapGet(const IdMap *m, int64 k)
 	return found ? m->vals[i] : -1;
 }
 
+/* grows a hash map when it is half full */
+static void
+IdMapGrow(IdMap *m, int64 count)
+{
+	IdMap		old = *m;
+	bool		found;
+
+	if ((uint64) (count + 1) * 2 <= m->mask)
+		return;
+	IdMapInit(m, (int64) (old.mask + 1));
+	for (uint32 k = 0; k <= old.mask; k++)
+		if (old.keys[k] != 0)
+		{
+			uint32		s2 = IdMapSlot(m, old.keys[k], &found);
+
+			m->keys[s2] = old.keys[k];
+			m->vals[s2] = old.vals[k];
+		}
+	pfree(old.keys);
+	pfree(old.vals);
+}
+
+/*
+ * The invoices asked for: id -> index of the target.  Ids are identities,
+ * nearly consecutive, and the table is read in about the order they were
+ * made: when the ids asked for span a range not much wider than their
+ * number, an array over that range is read almost in sequence where a hash
+ * table would be probed at random; otherwise a hash table.
+ */
+typedef struct TargetIndex
+{
+	uint64		lo;
+	uint64		n;				/* slots of the array; 0: the hash table */
+	int32	   *dense;			/* -1: not asked for */
+	IdMap		map;
+} TargetIndex;
+
+static inline int32
+TargetGet(const TargetIndex *x, int64 id)
+{
+	if (x->n > 0)
+	{
+		uint64		off = (uint64) id - x->lo;
+
+		return off < x->n ? x->dense[off] : -1;
+	}
+	return IdMapGet(&x->map, id);
+}
+
 typedef struct PayerStat
 {
 	int64		late_n;
 	int64		late_sum;
 	int64		open_disputes;
 } PayerStat;
+
+/*
+ * The payers' history and disputes: an array indexed by the payer's id
+ * (identities: dense from 1), grown as larger ids are met up to a bound in
+ * proportion to the table; ids beyond it (or below 1) in a hash table.
+ */
+typedef struct PayerTable
+{
+	PayerStat  *dense;
+	int64		ndense;
+	int64		limit;
+	IdMap		map;
+	PayerStat  *ps;
+	int64		nps;
+	int64		capps;
+} PayerTable;
+
+static void
+PayerTableInit(PayerTable *t, int64 limit)
+{
+	memset(t, 0, sizeof(PayerTable));
+	t->limit = limit;
+	t->ndense = Min(limit, 1024);
+	t->dense = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * Max(t->ndense, 1));
+	memset(t->dense, 0, sizeof(PayerStat) * Max(t->ndense, 1));
+	IdMapInit(&t->map, 64);
+	t->capps = 64;
+	t->ps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * t->capps);
+}
+
+/* the payer's entry, made (zero) if new */
+static PayerStat *
+PayerAt(PayerTable *t, int64 payer)
+{
+	bool		found;
+	uint32		slotno;
+
+	if (payer >= 1 && payer < t->limit)
+	{
+		if (payer >= t->ndense)
+		{
+			int64		n = Min(Max(payer + 1, t->ndense * 2), t->limit);
+
+			t->dense = repalloc_huge(t->dense, sizeof(PayerStat) * n);
+			memset(t->dense + t->ndense, 0, sizeof(PayerStat) * (n - t->ndense));
+			t->ndense = n;
+		}
+		return &t->dense[payer];
+	}
+	IdMapGrow(&t->map, t->nps);
+	slotno = IdMapSlot(&t->map, payer, &found);
+	if (!found)
+	{
+		if (t->nps == t->capps)
+		{
+			t->capps *= 2;
+			t->ps = repalloc_huge(t->ps, sizeof(PayerStat) * t->capps);
+		}
+		memset(&t->ps[t->nps], 0, sizeof(PayerStat));
+		t->map.keys[slotno] = payer;
+		t->map.vals[slotno] = (int32) t->nps++;
+	}
+	return &t->ps[t->map.vals[slotno]];
+}
 
 typedef struct DirectTarget
 {
@@ -662,8 +762,8 @@ SpanIdCmp(const void *a, const void *b)
 	return (x->opened_on > y->opened_on) - (x->opened_on < y->opened_on);
 }
 
-static AttrNumber
-Att(Relation rel, const char *name)
+AttrNumber
+CobrancaAttnum(Relation rel, const char *name)
 {
 	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
 
@@ -672,12 +772,98 @@ Att(Relation rel, const char *name)
 	return a;
 }
 
+/*
+ * The cents of a numeric read from its stored form, without arithmetic on
+ * numerics: true when the value is finite, has no more than two decimals
+ * and fits; false otherwise (the caller then takes the general way).
+ *
+ * The stored form (kept by PostgreSQL across major versions, as pg_upgrade
+ * needs): after the varlena header, a 16-bit header word.  Its top two bits
+ * 11 mark NaN and the infinities; 10 the short form, whose word holds the
+ * sign (0x2000), the display scale and a 7-bit signed weight (sign 0x0040,
+ * value 0x003F); otherwise the word is sign (0x4000) and display scale and a
+ * 16-bit weight follows.  Then the base-10000 digits, most significant
+ * first, the first of weight `weight', with no trailing zero digits.
+ */
+static bool
+CentsFromStored(Datum value, int64 *cents)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	static const int64 base[4] = {1, 10000, 100000000, INT64CONST(1000000000000)};
+	const char *p;
+	int			len;
+	uint16		head;
+	int			weight;
+	bool		neg;
+	int			ndigits;
+	int64		whole = 0;
+	int64		frac = 0;
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return false;
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < (int) sizeof(uint16))
+		return false;
+	memcpy(&head, p, sizeof(uint16));
+	if ((head & 0xC000) == 0xC000)
+		return false;			/* NaN, +-Infinity */
+	if (head & 0x8000)
+	{
+		neg = (head & 0x2000) != 0;
+		weight = (head & 0x0040) ? (int) (head & 0x003F) - 64 : (int) (head & 0x003F);
+		p += sizeof(uint16);
+		len -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		if (len < 2 * (int) sizeof(int16))
+			return false;
+		neg = (head & 0xC000) == 0x4000;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		p += 2 * sizeof(int16);
+		len -= 2 * sizeof(int16);
+	}
+	ndigits = len / (int) sizeof(int16);
+	if (weight > 3)
+		return false;			/* 10^16 or more: the general way decides */
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d;
+		int			e = weight - i;
+
+		memcpy(&d, p + i * sizeof(int16), sizeof(int16));
+		if (d < 0 || d > 9999)
+			return false;
+		if (e >= 0)
+			whole += d * base[e];
+		else if (e == -1)
+		{
+			if (d % 100 != 0)
+				return false;	/* a third or fourth decimal */
+			frac = d / 100;
+		}
+		else if (d != 0)
+			return false;
+	}
+	*cents = whole * 100 + frac;
+	if (neg)
+		*cents = -*cents;
+	return true;
+}
+
 /* cents of a numeric with at most two decimals */
-static int64
-Cents(Datum n)
+int64
+CobrancaCents(Datum n)
 {
 	static Numeric hundred = NULL;
+	int64		c;
 
+	if (CentsFromStored(n, &c))
+		return c;
 	if (hundred == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -690,21 +876,21 @@ Cents(Datum n)
 																				   hundred, NULL))));
 }
 
-static Oid
-CobrancaRel(const char *name)
+Oid
+CobrancaScoreRelid(const char *name)
 {
 	return get_relname_relid(name, get_namespace_oid("cobranca", false));
 }
 
 /* true when the caller may read the tables and no row security applies */
-static bool
-DirectAllowed(void)
+bool
+CobrancaScoreDirectAllowed(void)
 {
 	static const char *const tables[] = {"invoice", "creditor", "contract", "dispute", "contact"};
 
 	for (int i = 0; i < lengthof(tables); i++)
 	{
-		Oid			relid = CobrancaRel(tables[i]);
+		Oid			relid = CobrancaScoreRelid(tables[i]);
 
 		if (!OidIsValid(relid) ||
 			pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
@@ -715,19 +901,20 @@ DirectAllowed(void)
 }
 
 static void
-ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateADT as_of)
+ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateADT as_of,
+			double reltuples)
 {
 	Datum	   *elems;
 	bool	   *enulls;
 	int			nelems;
-	IdMap		tmap,
-				pmap,
-				cmap;
+	TargetIndex tmap;
+	IdMap		cmap;
+	PayerTable	payers;
 	DirectTarget *tg;
 	int			ntg = 0;
-	PayerStat  *ps;
-	int			nps = 0,
-				capps = 1024;
+	int64		lo = PG_INT64_MAX,
+				hi = PG_INT64_MIN;
+	int64		nids = 0;
 	CreditorRates *cr;
 	int			ncr = 0;
 	Span	   *spans;
@@ -746,27 +933,53 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	/* the invoices asked for */
 	deconstruct_array(ids_arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &elems, &enulls, &nelems);
-	IdMapInit(&tmap, nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		int64		id = DatumGetInt64(elems[i]);
+
+		if (enulls[i] || id == 0)
+			continue;
+		lo = Min(lo, id);
+		hi = Max(hi, id);
+		nids++;
+	}
+	memset(&tmap, 0, sizeof(TargetIndex));
+	if (nids > 0 && (uint64) hi - (uint64) lo < (uint64) nids * 4 + 65536)
+	{
+		tmap.lo = (uint64) lo;
+		tmap.n = (uint64) hi - (uint64) lo + 1;
+		tmap.dense = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * tmap.n);
+		memset(tmap.dense, 0xFF, sizeof(int32) * tmap.n);	/* -1 */
+	}
+	else
+		IdMapInit(&tmap.map, nelems);
 	tg = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DirectTarget) * Max(nelems, 1));
 	for (int i = 0; i < nelems; i++)
 	{
 		int64		id;
-		bool		found;
-		uint32		slotno;
+		int32		ti;
 
 		if (enulls[i])
 			continue;
 		id = DatumGetInt64(elems[i]);
 		if (id == 0)
 			continue;			/* never an invoice id (identity from 1) */
-		slotno = IdMapSlot(&tmap, id, &found);
-		if (found)
+		ti = TargetGet(&tmap, id);
+		if (ti >= 0)
 		{
-			tg[tmap.vals[slotno]].copies++;
+			tg[ti].copies++;
 			continue;
 		}
-		tmap.keys[slotno] = id;
-		tmap.vals[slotno] = ntg;
+		if (tmap.n > 0)
+			tmap.dense[(uint64) id - tmap.lo] = ntg;
+		else
+		{
+			bool		found;
+			uint32		slotno = IdMapSlot(&tmap.map, id, &found);
+
+			tmap.map.keys[slotno] = id;
+			tmap.map.vals[slotno] = ntg;
+		}
 		memset(&tg[ntg], 0, sizeof(DirectTarget));
 		tg[ntg].t.id = id;
 		tg[ntg].copies = 1;
@@ -775,12 +988,12 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 
 	/* creditors: their rates */
-	rel = table_open(CobrancaRel("creditor"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("creditor"), AccessShareLock);
 	{
-		AttrNumber	a_id = Att(rel, "id"),
-					a_fine = Att(rel, "fine_pct"),
-					a_int = Att(rel, "interest_month_pct"),
-					a_nd = Att(rel, "notice_day");
+		AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+					a_fine = CobrancaAttnum(rel, "fine_pct"),
+					a_int = CobrancaAttnum(rel, "interest_month_pct"),
+					a_nd = CobrancaAttnum(rel, "notice_day");
 		int			cap = 16;
 
 		cr = palloc(sizeof(CreditorRates) * cap);
@@ -796,8 +1009,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				cr = repalloc(cr, sizeof(CreditorRates) * cap);
 			}
 			cr[ncr].id = DatumGetInt64(slot_getattr(slot, a_id, &isnull));
-			cr[ncr].fine_bp = Cents(slot_getattr(slot, a_fine, &isnull));
-			cr[ncr].interest_bp = Cents(slot_getattr(slot, a_int, &isnull));
+			cr[ncr].fine_bp = CobrancaCents(slot_getattr(slot, a_fine, &isnull));
+			cr[ncr].interest_bp = CobrancaCents(slot_getattr(slot, a_int, &isnull));
 			cr[ncr].notice_day = DatumGetInt32(slot_getattr(slot, a_nd, &isnull));
 			ncr++;
 		}
@@ -808,11 +1021,11 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 
 	/* disputes, by invoice */
 	spans = palloc(sizeof(Span) * capspans);
-	rel = table_open(CobrancaRel("dispute"), AccessShareLock);
+	rel = table_open(CobrancaScoreRelid("dispute"), AccessShareLock);
 	{
-		AttrNumber	a_inv = Att(rel, "invoice_id"),
-					a_op = Att(rel, "opened_on"),
-					a_ans = Att(rel, "answered_on");
+		AttrNumber	a_inv = CobrancaAttnum(rel, "invoice_id"),
+					a_op = CobrancaAttnum(rel, "opened_on"),
+					a_ans = CobrancaAttnum(rel, "answered_on");
 
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
@@ -840,21 +1053,20 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	qsort(spans, nspans, sizeof(Span), SpanIdCmp);
 
 	/* invoices: the targets, and the history and open disputes of every payer */
-	IdMapInit(&pmap, 1024);
-	ps = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PayerStat) * capps);
-	rel = table_open(CobrancaRel("invoice"), AccessShareLock);
+	PayerTableInit(&payers, (int64) Min(Max(reltuples, (double) nelems) * 2 + 65536, (double) PG_INT32_MAX));
+	rel = table_open(CobrancaScoreRelid("invoice"), AccessShareLock);
 	{
-		AttrNumber	a_id = Att(rel, "id"),
-					a_payer = Att(rel, "payer_id"),
-					a_status = Att(rel, "status"),
-					a_due = Att(rel, "due_on"),
-					a_paid = Att(rel, "paid_on"),
-					a_kind = Att(rel, "kind"),
-					a_amount = Att(rel, "amount"),
-					a_balance = Att(rel, "balance"),
-					a_cred = Att(rel, "creditor_id"),
-					a_contract = Att(rel, "contract_id");
-		int			pcount = 0;
+		AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+					a_payer = CobrancaAttnum(rel, "payer_id"),
+					a_status = CobrancaAttnum(rel, "status"),
+					a_due = CobrancaAttnum(rel, "due_on"),
+					a_paid = CobrancaAttnum(rel, "paid_on"),
+					a_kind = CobrancaAttnum(rel, "kind"),
+					a_amount = CobrancaAttnum(rel, "amount"),
+					a_balance = CobrancaAttnum(rel, "balance"),
+					a_cred = CobrancaAttnum(rel, "creditor_id"),
+					a_contract = CobrancaAttnum(rel, "contract_id");
+		int			shint = 0;	/* where the last invoice's disputes were */
 
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
@@ -865,13 +1077,12 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			int64		payer = DatumGetInt64(slot_getattr(slot, a_payer, &isnull));
 			Datum		status = slot_getattr(slot, a_status, &isnull);
 			DateADT		due = DatumGetDateADT(slot_getattr(slot, a_due, &isnull));
-			bool		cancelled = TextIs(status, "cancelled");
+			bool		cancelled = CobrancaTextIs(status, "cancelled");
 			bool		hist = !cancelled && due >= as_of - 365 && due < as_of;
 			int32		late = 0;
 			int			sfirst = -1;
 			int64		ndisp = 0;
 			int32		ti;
-			PayerStat  *p = NULL;
 
 			CHECK_FOR_INTERRUPTS();
 			if (hist)
@@ -883,49 +1094,50 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			}
 			if (nspans > 0)
 			{
-				LOWER_BOUND(spans, nspans, id, sfirst);
+				/*
+				 * the table is read in about id order: look from where the
+				 * last invoice's disputes were, a binary search otherwise
+				 */
+				sfirst = shint;
+				if (sfirst > 0 && spans[sfirst - 1].id >= id)
+					LOWER_BOUND(spans, nspans, id, sfirst);
+				else
+				{
+					int			step = 1;
+
+					/* gallop forward, then search the last step */
+					while (sfirst + step <= nspans && spans[sfirst + step - 1].id < id)
+					{
+						sfirst += step;
+						step *= 2;
+					}
+					{
+						int			lo_ = sfirst,
+									hi_ = Min(sfirst + step, nspans);
+
+						while (lo_ < hi_)
+						{
+							int			mid_ = (lo_ + hi_) / 2;
+
+							if (spans[mid_].id < id)
+								lo_ = mid_ + 1;
+							else
+								hi_ = mid_;
+						}
+						sfirst = lo_;
+					}
+				}
+				shint = sfirst;
 				for (int j = sfirst; j < nspans && spans[j].id == id; j++)
 					if (spans[j].opened_on <= as_of &&
 						(spans[j].answered_null || spans[j].answered_on > as_of))
 						ndisp++;
 			}
-			ti = IdMapGet(&tmap, id);
-			if ((hist && late > 0) || ndisp > 0 || ti >= 0)
+			ti = TargetGet(&tmap, id);
+			if ((hist && late > 0) || ndisp > 0)
 			{
-				bool		found;
-				uint32		slotno;
+				PayerStat  *p = PayerAt(&payers, payer);
 
-				if ((uint32) (pcount + 1) * 2 > pmap.mask)
-				{
-					/* grow: rehash */
-					IdMap		old = pmap;
-
-					IdMapInit(&pmap, (int64) (old.mask + 1));
-					for (uint32 k = 0; k <= old.mask; k++)
-						if (old.keys[k] != 0)
-						{
-							uint32		s2 = IdMapSlot(&pmap, old.keys[k], &found);
-
-							pmap.keys[s2] = old.keys[k];
-							pmap.vals[s2] = old.vals[k];
-						}
-					pfree(old.keys);
-					pfree(old.vals);
-				}
-				slotno = IdMapSlot(&pmap, payer, &found);
-				if (!found)
-				{
-					if (nps == capps)
-					{
-						capps *= 2;
-						ps = repalloc_huge(ps, sizeof(PayerStat) * capps);
-					}
-					memset(&ps[nps], 0, sizeof(PayerStat));
-					pmap.keys[slotno] = payer;
-					pmap.vals[slotno] = nps++;
-					pcount++;
-				}
-				p = &ps[pmap.vals[slotno]];
 				if (hist && late > 0)
 				{
 					p->late_n++;
@@ -943,8 +1155,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				d->payer_id = payer;
 				d->in_history = hist && late > 0;
 				d->late_days = late;
-				d->t.kind = KindCode(DatumGetTextPP(slot_getattr(slot, a_kind, &isnull)));
-				d->t.open = TextIs(status, "open");
+				d->t.kind = CobrancaKindCode(DatumGetTextPP(slot_getattr(slot, a_kind, &isnull)));
+				d->t.open = CobrancaTextIs(status, "open");
 				d->t.cancelled = cancelled;
 				d->t.due_on = due;
 				if (DATE_NOT_FINITE(due))
@@ -953,8 +1165,8 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 							 errmsg("scores need finite due dates"),
 							 errdetail("invoice.due_on of invoice %lld is not finite.", (long long) id)));
 				/* amount::float8: the nearest double to the decimal, as cents / 100 */
-				d->t.amount = (double) Cents(slot_getattr(slot, a_amount, &isnull)) / 100.0;
-				d->t.balance = Cents(slot_getattr(slot, a_balance, &isnull));
+				d->t.amount = (double) CobrancaCents(slot_getattr(slot, a_amount, &isnull)) / 100.0;
+				d->t.balance = CobrancaCents(slot_getattr(slot, a_balance, &isnull));
 				cred = DatumGetInt64(slot_getattr(slot, a_cred, &isnull));
 				for (int c = 0; c < ncr; c++)
 					if (cr[c].id == cred)
@@ -991,11 +1203,11 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	}
 	if (ncontracts > 0)
 	{
-		rel = table_open(CobrancaRel("contract"), AccessShareLock);
+		rel = table_open(CobrancaScoreRelid("contract"), AccessShareLock);
 		{
-			AttrNumber	a_id = Att(rel, "id"),
-						a_plan = Att(rel, "plan_type"),
-						a_pbp = Att(rel, "paid_by_person");
+			AttrNumber	a_id = CobrancaAttnum(rel, "id"),
+						a_plan = CobrancaAttnum(rel, "plan_type"),
+						a_pbp = CobrancaAttnum(rel, "paid_by_person");
 
 			scan = table_beginscan(rel, snap, 0, NULL);
 			slot = table_slot_create(rel, NULL);
@@ -1008,7 +1220,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				if (ci < 0)
 					continue;
 				v = slot_getattr(slot, a_plan, &isnull);
-				cplan[ci] = isnull ? PLAN_NULL : PlanCode(DatumGetTextPP(v));
+				cplan[ci] = isnull ? PLAN_NULL : CobrancaPlanCode(DatumGetTextPP(v));
 				v = slot_getattr(slot, a_pbp, &isnull);
 				cpbp[ci] = isnull ? -1 : (DatumGetBool(v) ? 1 : 0);
 			}
@@ -1023,7 +1235,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	 * contact partitioned (doc/partitioning.md), every partition is read,
 	 * each with its own column numbers
 	 */
-	contact_parts = find_all_inheritors(CobrancaRel("contact"), AccessShareLock, NULL);
+	contact_parts = find_all_inheritors(CobrancaScoreRelid("contact"), AccessShareLock, NULL);
 	foreach(lc, contact_parts)
 	{
 		AttrNumber	a_payer,
@@ -1034,10 +1246,10 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
 			continue;
 		rel = table_open(lfirst_oid(lc), AccessShareLock);
-		a_payer = Att(rel, "payer_id");
-		a_ids = Att(rel, "invoice_ids");
-		a_status = Att(rel, "status");
-		a_on = Att(rel, "contact_on");
+		a_payer = CobrancaAttnum(rel, "payer_id");
+		a_ids = CobrancaAttnum(rel, "invoice_ids");
+		a_status = CobrancaAttnum(rel, "status");
+		a_on = CobrancaAttnum(rel, "contact_on");
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -1051,7 +1263,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 			int64		payer;
 
 			CHECK_FOR_INTERRUPTS();
-			if (TextIs(st, "scheduled") || TextIs(st, "cancelled"))
+			if (CobrancaTextIs(st, "scheduled") || CobrancaTextIs(st, "cancelled"))
 				continue;
 			if (DatumGetDateADT(slot_getattr(slot, a_on, &isnull)) >= as_of)
 				continue;
@@ -1078,7 +1290,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 					for (int k = 0; k < j; k++)
 						if (!ns[k] && es[k] == es[j])
 							dup = true;
-					ti = dup ? -1 : IdMapGet(&tmap, DatumGetInt64(es[j]));
+					ti = dup ? -1 : TargetGet(&tmap, DatumGetInt64(es[j]));
 					if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
 						tg[ti].ncontacts++;
 				}
@@ -1094,7 +1306,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 				for (int k = 0; k < j; k++)
 					if (vals[k] == vals[j])
 						dup = true;
-				ti = dup ? -1 : IdMapGet(&tmap, vals[j]);
+				ti = dup ? -1 : TargetGet(&tmap, vals[j]);
 				if (ti >= 0 && tg[ti].seen && tg[ti].payer_id == payer)
 					tg[ti].ncontacts++;
 			}
@@ -1118,7 +1330,7 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 
 		if (!d->seen || d->creditor < 0)
 			continue;			/* unknown invoice (or creditor): no row */
-		p = &ps[IdMapGet(&pmap, d->payer_id)];
+		p = PayerAt(&payers, d->payer_id);
 		own_n = p->late_n - (d->in_history ? 1 : 0);
 		own_sum = p->late_sum - (d->in_history ? d->late_days : 0);
 		d->t.fine_bp = cr[d->creditor].fine_bp;
@@ -1181,6 +1393,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 	bool		small;
 	bool		scan = false;
 	int			nids;
+	double		reltuples_v = 0;
 
 	if (DATE_NOT_FINITE(as_of))
 		ereport(ERROR,
@@ -1247,12 +1460,13 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			|| SPI_processed != 1)
 			elog(ERROR, "reading the size of cobranca.invoice failed");
 		reltuples = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		scan = isnull || nids >= SCAN_SHARE * DatumGetFloat4(reltuples);
+		reltuples_v = isnull ? 0 : DatumGetFloat4(reltuples);
+		scan = isnull || nids >= SCAN_SHARE * reltuples_v;
 		SPI_freetuptable(SPI_tuptable);
 	}
-	if (scan && DirectAllowed())
+	if (scan && CobrancaScoreDirectAllowed())
 	{
-		ScoreDirect(rsinfo, &model, ids_arr, as_of);
+		ScoreDirect(rsinfo, &model, ids_arr, as_of, reltuples_v);
 		AtEOXact_GUC(true, save_nestlevel);
 		SPI_finish();
 		return (Datum) 0;
@@ -1331,9 +1545,9 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			GROW(tg, ntg, captg);
 			t = &tg[ntg++];
 			t->id = DatumGetInt64(v[1]);
-			t->kind = KindCode(DatumGetTextPP(v[2]));
-			t->open = TextIs(v[3], "open");
-			t->cancelled = TextIs(v[3], "cancelled");
+			t->kind = CobrancaKindCode(DatumGetTextPP(v[2]));
+			t->open = CobrancaTextIs(v[3], "open");
+			t->cancelled = CobrancaTextIs(v[3], "cancelled");
 			t->due_on = DatumGetDateADT(v[4]);
 			t->amount = DatumGetFloat8(v[5]);
 			t->balance = DatumGetInt64(v[6]);
@@ -1341,7 +1555,7 @@ cobranca_score_invoices(PG_FUNCTION_ARGS)
 			t->interest_bp = DatumGetInt64(v[8]);
 			t->notice_day = DatumGetInt32(v[9]);
 			t->has_contract = DatumGetBool(v[10]);
-			t->plan = nl[11] ? PLAN_NULL : PlanCode(DatumGetTextPP(v[11]));
+			t->plan = nl[11] ? PLAN_NULL : CobrancaPlanCode(DatumGetTextPP(v[11]));
 			t->paid_by_person_null = nl[12];
 			t->paid_by_person = nl[12] ? false : DatumGetBool(v[12]);
 			if (DATE_NOT_FINITE(t->due_on))

@@ -330,8 +330,9 @@ VALUES (cobranca.score_feature_names(),
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('cobranca.score_model_id_seq', '');
 
--- Scores of invoices on a day: the path used by the jobs, the worklist and
--- the single-invoice functions below.  C (score_batch.c): the features of
+-- Scores of invoices on a day: the path used by the jobs and the worklist
+-- (the single-invoice functions below share its computation).  C
+-- (score_batch.c): the features of
 -- cobranca.score_features gathered for all the invoices in one pass (a few
 -- set-based statements merged payer by payer, never a subquery per
 -- invoice), the active model, cobranca.invoice_charges and
@@ -345,30 +346,23 @@ CREATE FUNCTION cobranca.score_invoices(invoice_ids bigint[], as_of date)
 COMMENT ON FUNCTION cobranca.score_invoices(bigint[], date) IS
   'payment probability (active model), updated amount and priority of the given invoices on a day; priority is 0 unless the invoice is open';
 
+-- One invoice's scores: C (score_one.c), what score_invoices gives for it.
+-- Without row security to apply they come from index probes of the
+-- payer's rows, all the payer's invoices scored at once and kept while the
+-- caller sees the same data (same transaction, subtransaction and command,
+-- no other transaction finished since): a payment, dispute or new invoice
+-- changes the next answer.  Under row security, through score_invoices.
 CREATE FUNCTION cobranca.payment_probability(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS float8
-  LANGUAGE plpgsql STABLE PARALLEL SAFE
-  -- one plan for the session: the statement is the same for every invoice
-  SET plan_cache_mode = force_generic_plan
-AS $$
-BEGIN
-  -- plpgsql keeps the plan of the (inlined) set-based statement for the session
-  RETURN (SELECT s.probability FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s);
-END
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_payment_probability'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION cobranca.payment_probability(bigint, date) IS
   'probability, by the active cobranca.score_model, that the invoice is paid within the next 30 days; NULL for an unknown invoice';
 
 CREATE FUNCTION cobranca.priority(invoice_id bigint, as_of date DEFAULT CURRENT_DATE)
   RETURNS numeric
-  LANGUAGE plpgsql STABLE PARALLEL SAFE
-  -- one plan for the session: the statement is the same for every invoice
-  SET plan_cache_mode = force_generic_plan
-AS $$
-BEGIN
-  RETURN (SELECT s.priority FROM cobranca.score_invoices(ARRAY[invoice_id], as_of) s);
-END
-$$;
+  AS 'MODULE_PATHNAME', 'cobranca_priority'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION cobranca.priority(bigint, date) IS
   'expected recovery (probability x updated amount, BRL) raised as the 5-year limitation period and the RN 593 notice day near; 0 for invoices not open';
 

@@ -2,7 +2,7 @@
 -- definitions give: score_features, the active model through
 -- cobranca.logistic, invoice_charges and priority_value.
 BEGIN;
-SELECT plan(17);
+SELECT plan(33);
 
 -- a portfolio with every case the features and charges distinguish,
 -- written directly (no bookkeeping triggers: states are set as they are)
@@ -43,7 +43,10 @@ INSERT INTO cobranca.invoice (creditor_id, portfolio_id, payer_id, contract_id, 
     CROSS JOIN LATERAL (SELECT CASE WHEN c.id IS NULL AND (p.id + m) % 6 < 2 THEN 'private'
                                     ELSE (ARRAY['premium', 'premium', 'copay', 'private', 'disallowance',
                                                 'installment'])[1 + (p.id + m) % 6] END AS kind) k
-    CROSS JOIN LATERAL (SELECT (120 + (p.id * 7919 + m * 104729) % 2900)::numeric(14,2) AS amount) a
+    -- amounts with cents (and whole ones): the stored numeric read to the cent
+    CROSS JOIN LATERAL (SELECT (120 + (p.id * 7919 + m * 104729) % 2900
+                                + CASE WHEN m % 4 = 0 THEN 0 ELSE ((p.id * 31 + m * 17) % 100) / 100.0 END
+                                + CASE WHEN p.id % 17 = 0 THEN 10000 * (m % 3) ELSE 0 END)::numeric(14,2) AS amount) a
     CROSS JOIN LATERAL (SELECT (ARRAY['open', 'open', 'open', 'paid', 'paid', 'paid', 'cancelled',
                                       'disputed', 'written_off', 'open'])[1 + (p.id + 3 * m) % 10] AS status) s;
 -- disputes: open, answered, overlapping, before and after the day
@@ -62,7 +65,41 @@ INSERT INTO cobranca.contact (creditor_id, portfolio_id, payer_id, invoice_ids, 
          (ARRAY['sent', 'scheduled', 'cancelled', 'read', 'done'])[1 + (i.id + k) % 5]
     FROM cobranca.invoice i CROSS JOIN generate_series(0, 2) k
    WHERE i.id % 3 <> 1;
+-- two payers copied with ids far beyond the others (identities set by
+-- hand), with their invoices, disputes and contacts: there the scoring's
+-- arrays indexed by id give way to hash tables
+CREATE TEMP TABLE far_map AS
+  SELECT i.id AS old_id, 9000000000 + row_number() OVER (ORDER BY i.id) AS new_id,
+         i.payer_id + 7000000000 AS new_payer
+    FROM cobranca.invoice i
+   WHERE i.payer_id IN (SELECT id FROM cobranca.payer ORDER BY id LIMIT 2);
+INSERT INTO cobranca.payer (id, creditor_id, portfolio_id, external_id, document, name)
+  OVERRIDING SYSTEM VALUE
+  SELECT id + 7000000000, creditor_id, portfolio_id, external_id || '-far', document, name
+    FROM cobranca.payer ORDER BY id LIMIT 2;
+INSERT INTO cobranca.invoice (id, creditor_id, portfolio_id, payer_id, contract_id, external_id, kind, competence,
+                              issued_on, due_on, amount, paid_total, balance, status, paid_on, last_payment_on)
+  OVERRIDING SYSTEM VALUE
+  SELECT m.new_id, i.creditor_id, i.portfolio_id, m.new_payer, i.contract_id, i.external_id || '-far', i.kind,
+         i.competence, i.issued_on, i.due_on, i.amount, i.paid_total, i.balance, i.status, i.paid_on, i.last_payment_on
+    FROM cobranca.invoice i JOIN far_map m ON m.old_id = i.id;
+INSERT INTO cobranca.dispute (creditor_id, invoice_id, opened_on, answered_on, outcome, reason)
+  SELECT d.creditor_id, m.new_id, d.opened_on, d.answered_on, d.outcome, d.reason
+    FROM cobranca.dispute d JOIN far_map m ON m.old_id = d.invoice_id;
+INSERT INTO cobranca.contact (creditor_id, portfolio_id, payer_id, invoice_ids, channel, contact_on,
+                              scheduled_at, status)
+  SELECT c.creditor_id, c.portfolio_id, c.payer_id + 7000000000,
+         ARRAY(SELECT m.new_id FROM unnest(c.invoice_ids) x JOIN far_map m ON m.old_id = x),
+         c.channel, c.contact_on, c.scheduled_at, c.status
+    FROM cobranca.contact c
+   WHERE c.payer_id IN (SELECT id FROM cobranca.payer WHERE id < 7000000000 ORDER BY id LIMIT 2)
+     AND c.invoice_ids <@ ARRAY(SELECT old_id FROM far_map);
 RESET session_replication_role;
+-- contact is partitioned by month: the fixture's contacts in six monthly
+-- partitions and the default one
+CREATE TEMP TABLE made_parts AS
+  SELECT cobranca.create_partition('cobranca.contact', m::date) AS made
+    FROM generate_series(date '2025-01-01', date '2025-06-01', interval '1 month') m;
 
 -- the SQL definitions, as one statement
 CREATE TEMP TABLE ref_sql AS SELECT $q$
@@ -111,6 +148,12 @@ SELECT is((SELECT pg_temp.differences(ids, '2024-10-01') FROM all_ids), 0::bigin
           'the same on 2024-10-01 (most invoices not yet due)');
 SELECT is((SELECT pg_temp.differences(ids, '2029-03-01') FROM all_ids), 0::bigint,
           'the same on 2029-03-01 (limitation near for the oldest)');
+SELECT is((SELECT pg_temp.differences((SELECT array_agg(x) FROM unnest(ids) x WHERE x < 9000000000), '2025-06-30') FROM all_ids),
+          0::bigint, 'the invoices of consecutive ids only (read through an array by id): the same');
+SELECT is((SELECT count(*) FILTER (WHERE s.invoice_id IN (SELECT new_id FROM far_map))
+             FROM all_ids, cobranca.score_invoices(ids, '2025-06-30') s),
+          (SELECT count(*) FROM far_map),
+          'the invoices of far ids are among those scored and compared above');
 -- a call for many invoices but few of all: the payers' rows probed, not scanned
 ANALYZE cobranca.invoice;
 SELECT is((SELECT pg_temp.differences((SELECT array_agg(x) FROM unnest(ids) x WHERE x % 11 = 3), '2025-06-30') FROM all_ids),
@@ -126,6 +169,24 @@ SELECT ok((SELECT count(*) FILTER (WHERE priority > 0) > 0 AND count(DISTINCT pr
              FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')),
           'the fixture exercises varied probabilities and priorities');
 
+-- payment_probability(id) and priority(id): C from index probes of the
+-- payer's rows, kept while the caller sees the same data
+CREATE FUNCTION pg_temp.single(id bigint, d date) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(cobranca.payment_probability(id, d)::text, 'null') || ' '
+         || coalesce(cobranca.priority(id, d)::text, 'null') $$;
+CREATE FUNCTION pg_temp.reference(id bigint, d date) RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce((SELECT r.probability::text || ' ' || r.priority::text
+                     FROM pg_temp.ref(ARRAY[id], d) r), 'null null') $$;
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'payment_probability(id) and priority(id), every invoice: the same as the SQL definitions');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2026-02-10') IS DISTINCT FROM pg_temp.reference(i.id, '2026-02-10')),
+          0::bigint, 'the same on another day, in the same statements as the day before');
+SELECT is(pg_temp.single(-1, '2025-06-30'), 'null null', 'an unknown invoice: NULL');
+SELECT ok((SELECT count(DISTINCT tableoid) FROM cobranca.contact) > 2,
+          'the contacts compared lie in several partitions of contact');
+
 -- under row security (an analyst of one portfolio): the statements, not
 -- the direct reading, and only the rows the analyst sees
 CREATE ROLE sb_test_ana IN ROLE cobranca_analyst;
@@ -140,6 +201,9 @@ SELECT ok((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids, '2025-06-3
           'an analyst gets the scores of the invoices it sees (some, not all), no others');
 SELECT is((SELECT pg_temp.differences(ids, '2025-06-30') FROM all_ids), 0::bigint,
           'an analyst: the same as the SQL definitions under the same row security');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'an analyst: payment_probability(id) and priority(id) the same, through the statements');
 RESET ROLE;
 
 -- a premium of a collective contract whose paid_by_person is unknown is
@@ -161,11 +225,65 @@ INSERT INTO cobranca.score_model (features, coefficients, active)
           ARRAY[0.3, -0.2, 0.1, 0.5, -0.5, 0.25, -0.25, 0.7, -0.7, 0.9, 0.05, -0.05, 0.33, -0.33, 0.6]::float8[], true);
 SELECT is((SELECT pg_temp.differences(ids, '2025-06-30') FROM all_ids), 0::bigint,
           'the same with another active model');
+SELECT is((SELECT count(*) FROM cobranca.invoice i
+            WHERE pg_temp.single(i.id, '2025-06-30') IS DISTINCT FROM pg_temp.reference(i.id, '2025-06-30')),
+          0::bigint, 'another model: payment_probability(id) and priority(id) follow it');
 SELECT is((SELECT DISTINCT model_id FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')),
           (SELECT id FROM cobranca.score_model WHERE active), 'the active model is used');
 UPDATE cobranca.score_model SET active = false WHERE active;
 SELECT is((SELECT count(*) FROM all_ids, cobranca.score_invoices(ids, '2025-06-30')), 0::bigint,
           'no active model: no scores');
+SELECT is(pg_temp.single((SELECT min(id) FROM cobranca.invoice), '2025-06-30'), 'null null',
+          'no active model: payment_probability and priority are NULL');
+
+-- the kept answers follow the data: a payment, a dispute, a new invoice,
+-- a rollback to a savepoint, each in the same transaction, change the
+-- next answer (test/isolation/specs/score_cache.spec: other transactions)
+UPDATE cobranca.score_model SET active = true WHERE shipped;
+CREATE TEMP TABLE pick AS
+  SELECT x.id AS x, y.id AS y, x.payer_id, x.creditor_id
+    FROM cobranca.invoice x JOIN cobranca.invoice y ON y.payer_id = x.payer_id AND y.id > x.id
+   WHERE x.status = 'open' AND y.status = 'open' AND x.balance = x.amount AND y.balance = y.amount
+     AND x.balance > 50 AND y.balance > 50
+     AND x.due_on < '2025-06-01' AND y.due_on < '2025-06-01' AND x.id < 9000000000
+   ORDER BY x.id LIMIT 1;
+CREATE TEMP TABLE seen AS
+  SELECT 'start'::text AS step, pg_temp.single(x, '2025-06-30') AS sx, pg_temp.single(y, '2025-06-30') AS sy FROM pick;
+SELECT is((SELECT sx || ' / ' || sy FROM seen),
+          (SELECT pg_temp.reference(x, '2025-06-30') || ' / ' || pg_temp.reference(y, '2025-06-30') FROM pick),
+          'two invoices of one payer, the second kept from the call for the first: as the SQL definitions');
+INSERT INTO cobranca.payment (creditor_id, invoice_id, amount, method, paid_at)
+  SELECT pick.creditor_id, x, round(i.balance / 2, 2), 'pix', '2025-06-20 10:00-03'
+    FROM pick JOIN cobranca.invoice i ON i.id = pick.x;
+INSERT INTO seen SELECT 'paid', pg_temp.single(x, '2025-06-30'), pg_temp.single(y, '2025-06-30') FROM pick;
+SELECT ok((SELECT n.sx <> o.sx AND n.sx = pg_temp.reference(x, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'paid' AND o.step = 'start'),
+          'a payment changes the next priority of the invoice, in the same transaction');
+INSERT INTO cobranca.dispute (creditor_id, invoice_id, opened_on, reason)
+  SELECT creditor_id, x, '2025-06-25', 'cobrança indevida' FROM pick;
+INSERT INTO seen SELECT 'disputed', pg_temp.single(y, '2025-06-30'), pg_temp.single(x, '2025-06-30') FROM pick;
+SELECT ok((SELECT n.sx <> o.sy AND n.sx = pg_temp.reference(y, '2025-06-30')
+                  AND n.sy = pg_temp.reference(x, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'disputed' AND o.step = 'paid'),
+          'a dispute of one invoice changes the next probability of the payer''s other one, kept before');
+INSERT INTO cobranca.invoice (payer_id, external_id, kind, issued_on, due_on, amount)
+  SELECT payer_id, 'new-late', 'private', '2025-02-01', '2025-03-01', 80.00 FROM pick;
+INSERT INTO seen SELECT 'new invoice', pg_temp.single(y, '2025-06-30'), NULL FROM pick;
+SELECT ok((SELECT n.sx <> o.sx AND n.sx = pg_temp.reference(y, '2025-06-30')
+             FROM seen n, seen o, pick WHERE n.step = 'new invoice' AND o.step = 'disputed'),
+          'a new unpaid invoice of the payer changes the next probability of the others');
+SAVEPOINT before_payment;
+INSERT INTO cobranca.payment (creditor_id, invoice_id, amount, method, paid_at)
+  SELECT pick.creditor_id, y, i.balance - 1, 'pix', '2025-06-21 10:00-03'
+    FROM pick JOIN cobranca.invoice i ON i.id = pick.y;
+SELECT isnt((SELECT pg_temp.single(y, '2025-06-30') FROM pick), (SELECT sx FROM seen WHERE step = 'new invoice'),
+            'a payment in a savepoint changes the answer');
+SELECT is((SELECT pg_temp.single(y, '2025-06-30') FROM pick), (SELECT pg_temp.reference(y, '2025-06-30') FROM pick),
+          'the answer after the payment in the savepoint is that of the SQL definitions');
+ROLLBACK TO SAVEPOINT before_payment;
+SELECT ok((SELECT pg_temp.single(y, '2025-06-30') = n.sx AND n.sx = pg_temp.reference(y, '2025-06-30')
+             FROM seen n, pick WHERE n.step = 'new invoice'),
+          'rolled back to the savepoint: the answer from before the payment again');
 
 SELECT * FROM finish();
 ROLLBACK;
