@@ -417,8 +417,8 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		s->dispute_invoice = IndexOn(rel, s->att[D_INVOICE], false);
 		table_close(rel, NoLock);
 		/*
-		 * contact is partitioned by month (doc/partitioning.md): the
-		 * payer's contacts are probed in each partition, with its own
+		 * were contact partitioned (doc/partitioning.md), the payer's
+		 * contacts would be probed in each partition, with its own
 		 * column numbers and index
 		 */
 		{
