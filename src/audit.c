@@ -765,6 +765,16 @@ column_jsonb_value(CaptureCache *c, int i, Oid typid, Datum d, JsonbValue *v)
 	v->val.string.len = strlen(v->val.string.val);
 }
 
+/* column i holds the same value in the old and the new row */
+static inline bool
+column_unchanged(Form_pg_attribute att, Datum *vals, bool *nulls,
+				 Datum *ovals, bool *onulls, int i)
+{
+	if (nulls[i] || onulls[i])
+		return nulls[i] && onulls[i];
+	return datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen);
+}
+
 /*
  * The row (or, with "other", only the columns that differ from it) as a
  * jsonb object, built directly (no text round trip).  Rows come deformed.
@@ -792,14 +802,8 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
 			int			i = c->order[j];
 			Form_pg_attribute att = TupleDescAttr(desc, i);
 
-			if (ovals != NULL)
-			{
-				if (nulls[i] && onulls[i])
-					continue;
-				if (!nulls[i] && !onulls[i] &&
-					datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
-					continue;
-			}
+			if (ovals != NULL && column_unchanged(att, vals, nulls, ovals, onulls, i))
+				continue;
 			pairs[k].key.type = jbvString;
 			pairs[k].key.val.string.val = NameStr(att->attname);
 			pairs[k].key.val.string.len = strlen(NameStr(att->attname));
@@ -825,14 +829,8 @@ row_to_jsonb(CaptureCache *c, TupleDesc desc, Datum *vals, bool *nulls,
 
 		if (c->kind[i] == JK_SKIP)
 			continue;
-		if (ovals != NULL)
-		{
-			if (nulls[i] && onulls[i])
-				continue;
-			if (!nulls[i] && !onulls[i] &&
-				datumIsEqual(vals[i], ovals[i], att->attbyval, att->attlen))
-				continue;
-		}
+		if (ovals != NULL && column_unchanged(att, vals, nulls, ovals, onulls, i))
+			continue;
 		k.type = jbvString;
 		k.val.string.val = NameStr(att->attname);
 		k.val.string.len = strlen(NameStr(att->attname));
