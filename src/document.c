@@ -217,24 +217,29 @@ cobranca_document_normalize(PG_FUNCTION_ARGS)
 		psprintf("%s takes a %s.", field, name);
 
 	n = DocumentStrip(in, buf, want);
-	if (n < 0)
+	if (n != want)
 	{
 		/* say what is wrong without showing any of the document's digits */
-		const char *what = psprintf("more than %d", want);
-		int			pos = 1;
+		const char *what = psprintf("%d", n);
 
-		for (const char *p = in; *p; p += pg_mblen(p), pos++)
+		if (n < 0)
 		{
-			unsigned char c = (unsigned char) *p;
+			int			pos = 1;
 
-			if (!(c == '.' || c == '-' || c == '/' || c == ' ' || c == '\t' ||
-				  (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+			what = psprintf("more than %d", want);
+			for (const char *p = in; *p; p += pg_mblen(p), pos++)
 			{
-				what = GetDatabaseEncoding() == PG_UTF8 ?
-					psprintf("the character U+%04X at position %d",
-							 (unsigned) utf8_to_unicode((const unsigned char *) p), pos) :
-					psprintf("the byte 0x%02X at position %d", c, pos);
-				break;
+				unsigned char c = (unsigned char) *p;
+
+				if (!(c == '.' || c == '-' || c == '/' || c == ' ' || c == '\t' ||
+					  (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+				{
+					what = GetDatabaseEncoding() == PG_UTF8 ?
+						psprintf("the character U+%04X at position %d",
+								 (unsigned) utf8_to_unicode((const unsigned char *) p), pos) :
+						psprintf("the byte 0x%02X at position %d", c, pos);
+					break;
+				}
 			}
 		}
 		ereport(ERROR,
@@ -246,15 +251,6 @@ cobranca_document_normalize(PG_FUNCTION_ARGS)
 						   what),
 				 errhint("%s", hint)));
 	}
-	if (n != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid %s%s: malformed value", name, where),
-				 errdetail("A %s has %d %s, optionally punctuated with \".\", \"-\" and \"/\"; the value given has %s.",
-						   name, want,
-						   kind == DOC_CPF ? "digits" : "characters (12 letters or digits, then 2 digits)",
-						   psprintf("%d", n)),
-				 errhint("%s", hint)));
 
 	for (int i = 0; i < want; i++)
 		if ((buf[i] < '0' || buf[i] > '9') && (kind == DOC_CPF || i >= CNPJ_LEN - 2))
