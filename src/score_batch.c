@@ -36,8 +36,6 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "executor/tuptable.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
@@ -927,8 +925,6 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	Snapshot	snap = GetActiveSnapshot();
-	List	   *contact_parts;
-	ListCell   *lc;
 
 	/* the invoices asked for */
 	deconstruct_array(ids_arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
@@ -1230,26 +1226,14 @@ ScoreDirect(ReturnSetInfo *rsinfo, const Model *model, ArrayType *ids_arr, DateA
 		table_close(rel, AccessShareLock);
 	}
 
-	/*
-	 * contacts made before the day, per invoice of the same payer; were
-	 * contact partitioned (doc/partitioning.md), every partition is read,
-	 * each with its own column numbers
-	 */
-	contact_parts = find_all_inheritors(CobrancaScoreRelid("contact"), AccessShareLock, NULL);
-	foreach(lc, contact_parts)
+	/* contacts made before the day, per invoice of the same payer */
+	rel = table_open(CobrancaScoreRelid("contact"), AccessShareLock);
 	{
-		AttrNumber	a_payer,
-					a_ids,
-					a_status,
-					a_on;
+		AttrNumber	a_payer = CobrancaAttnum(rel, "payer_id"),
+					a_ids = CobrancaAttnum(rel, "invoice_ids"),
+					a_status = CobrancaAttnum(rel, "status"),
+					a_on = CobrancaAttnum(rel, "contact_on");
 
-		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
-			continue;
-		rel = table_open(lfirst_oid(lc), AccessShareLock);
-		a_payer = CobrancaAttnum(rel, "payer_id");
-		a_ids = CobrancaAttnum(rel, "invoice_ids");
-		a_status = CobrancaAttnum(rel, "status");
-		a_on = CobrancaAttnum(rel, "contact_on");
 		scan = table_beginscan(rel, snap, 0, NULL);
 		slot = table_slot_create(rel, NULL);
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))

@@ -47,7 +47,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -179,17 +178,6 @@ typedef struct CreditorRow
 
 #define MAX_CREDITORS	16
 
-/* a table holding contacts: contact's partitions, each with its columns */
-typedef struct ContactPart
-{
-	Oid			relid;
-	Oid			index;			/* on payer_id */
-	AttrNumber	payer;
-	AttrNumber	ids;
-	AttrNumber	status;
-	AttrNumber	on;
-} ContactPart;
-
 typedef struct State
 {
 	bool		direct;			/* read the tables directly */
@@ -200,8 +188,7 @@ typedef struct State
 	Oid			dispute_invoice;
 	Oid			creditor_pkey;
 	Oid			contract_pkey;
-	ContactPart *parts;			/* contact's partitions (or contact itself) */
-	int			nparts;
+	Oid			contact_payer;
 	bool		have_model;
 	Model		model;
 	CreditorRow creditors[MAX_CREDITORS];
@@ -391,8 +378,7 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 				continue;
 			}
 			kind = get_rel_relkind(s->rel[i]);
-			if (kind != RELKIND_RELATION &&
-				!(i == R_CONTACT && kind == RELKIND_PARTITIONED_TABLE))
+			if (kind != RELKIND_RELATION)
 				s->direct = false;
 		}
 	}
@@ -416,40 +402,9 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		rel = table_open(s->rel[R_DISPUTE], AccessShareLock);
 		s->dispute_invoice = IndexOn(rel, s->att[D_INVOICE], false);
 		table_close(rel, NoLock);
-		/*
-		 * were contact partitioned (doc/partitioning.md), the payer's
-		 * contacts would be probed in each partition, with its own
-		 * column numbers and index
-		 */
-		{
-			List	   *parts = find_all_inheritors(s->rel[R_CONTACT], AccessShareLock, NULL);
-			ListCell   *lc;
-
-			s->parts = MemoryContextAlloc(one_cxt, sizeof(ContactPart) * Max(list_length(parts), 1));
-			foreach(lc, parts)
-			{
-				Oid			relid = lfirst_oid(lc);
-				ContactPart *cp = &s->parts[s->nparts];
-
-				if (get_rel_relkind(relid) != RELKIND_RELATION)
-					continue;
-				cp->relid = relid;
-				cp->payer = get_attnum(relid, "payer_id");
-				cp->ids = get_attnum(relid, "invoice_ids");
-				cp->status = get_attnum(relid, "status");
-				cp->on = get_attnum(relid, "contact_on");
-				if (cp->payer == InvalidAttrNumber || cp->ids == InvalidAttrNumber ||
-					cp->status == InvalidAttrNumber || cp->on == InvalidAttrNumber)
-					elog(ERROR, "columns of contacts not found in relation %u", relid);
-				rel = table_open(relid, AccessShareLock);
-				cp->index = IndexOn(rel, cp->payer, false);
-				table_close(rel, NoLock);
-				if (!OidIsValid(cp->index))
-					s->direct = false;
-				s->nparts++;
-			}
-			list_free(parts);
-		}
+		rel = table_open(s->rel[R_CONTACT], AccessShareLock);
+		s->contact_payer = IndexOn(rel, s->att[K_PAYER], false);
+		table_close(rel, NoLock);
 		rel = table_open(s->rel[R_CREDITOR], AccessShareLock);
 		s->creditor_pkey = IndexOn(rel, s->att[C_ID], true);
 		table_close(rel, NoLock);
@@ -457,7 +412,7 @@ PrepareState(bool keyed, const SeenKey *key, Snapshot snap)
 		s->contract_pkey = IndexOn(rel, s->att[T_ID], true);
 		table_close(rel, NoLock);
 		if (!OidIsValid(s->invoice_pkey) || !OidIsValid(s->invoice_payer) ||
-			!OidIsValid(s->dispute_invoice) ||
+			!OidIsValid(s->dispute_invoice) || !OidIsValid(s->contact_payer) ||
 			!OidIsValid(s->creditor_pkey) || !OidIsValid(s->contract_pkey))
 			s->direct = false;
 	}
@@ -702,48 +657,43 @@ ScorePayer(State *s, bool keyed, int64 invoice_id, DateADT as_of, ScoreResult *o
 	table_close(rel, NoLock);
 
 	/* the payer's contacts made before the day, per invoice */
-	for (int k = 0; k < s->nparts; k++)
+	rel = table_open(s->rel[R_CONTACT], AccessShareLock);
+	ProbeOpen(&p, rel, s->contact_payer, snap);
+	ProbeKey(&p, payer);
+	while (ProbeNext(&p))
 	{
-		const ContactPart *cp = &s->parts[k];
+		Datum		st = slot_getattr(p.slot, s->att[K_STATUS], &isnull);
+		Datum		v;
+		ArrayType  *arr;
+		Datum	   *es;
+		bool	   *ns;
+		int			n;
 
-		rel = table_open(cp->relid, AccessShareLock);
-		ProbeOpen(&p, rel, cp->index, snap);
-		ProbeKey(&p, payer);
-		while (ProbeNext(&p))
-		{
-			Datum		st = slot_getattr(p.slot, cp->status, &isnull);
-			Datum		v;
-			ArrayType  *arr;
-			Datum	   *es;
-			bool	   *ns;
-			int			n;
-
-			if (CobrancaTextIs(st, "scheduled") || CobrancaTextIs(st, "cancelled"))
-				continue;
-			if (DatumGetDateADT(slot_getattr(p.slot, cp->on, &isnull)) >= as_of)
-				continue;
-			if (DatumGetInt64(slot_getattr(p.slot, cp->payer, &isnull)) != payer)
-				continue;
-			v = slot_getattr(p.slot, cp->ids, &isnull);
-			if (isnull)
-				continue;
-			arr = DatumGetArrayTypeP(v);
-			deconstruct_array(arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-							  &es, &ns, &n);
-			/* invoice_id = ANY (invoice_ids): once per contact */
-			for (int i = 0; i < npi; i++)
-				for (int j = 0; j < n; j++)
-					if (!ns[j] && DatumGetInt64(es[j]) == pi[i].t.id)
-					{
-						pi[i].ncontacts++;
-						break;
-					}
-			pfree(es);
-			pfree(ns);
-		}
-		ProbeClose(&p);
-		table_close(rel, NoLock);
+		if (CobrancaTextIs(st, "scheduled") || CobrancaTextIs(st, "cancelled"))
+			continue;
+		if (DatumGetDateADT(slot_getattr(p.slot, s->att[K_ON], &isnull)) >= as_of)
+			continue;
+		if (DatumGetInt64(slot_getattr(p.slot, s->att[K_PAYER], &isnull)) != payer)
+			continue;
+		v = slot_getattr(p.slot, s->att[K_IDS], &isnull);
+		if (isnull)
+			continue;
+		arr = DatumGetArrayTypeP(v);
+		deconstruct_array(arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &es, &ns, &n);
+		/* invoice_id = ANY (invoice_ids): once per contact */
+		for (int i = 0; i < npi; i++)
+			for (int j = 0; j < n; j++)
+				if (!ns[j] && DatumGetInt64(es[j]) == pi[i].t.id)
+				{
+					pi[i].ncontacts++;
+					break;
+				}
+		pfree(es);
+		pfree(ns);
 	}
+	ProbeClose(&p);
+	table_close(rel, NoLock);
 
 	/* creditors and contracts */
 	rel = table_open(s->rel[R_CREDITOR], AccessShareLock);
